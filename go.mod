@@ -1,0 +1,3 @@
+module github.com/keepup/keepup
+
+go 1.26.8
