@@ -1,0 +1,227 @@
+package objdiff
+
+import (
+	"debug/elf"
+	"strings"
+
+	"github.com/keepup/keepup/internal/elfobj"
+)
+
+type differ struct {
+	opts       Options
+	orig       *object
+	patched    *object
+	match      map[*elfobj.Symbol]*elfobj.Symbol // patched symbol -> original symbol
+	changed    map[*elfobj.Symbol]bool           // patched functions that differ from the original
+	added      map[*elfobj.Symbol]bool           // patched functions the original lacks
+	include    map[*elfobj.Section]bool          // patched sections the patch carries
+	queue      []*elfobj.Section
+	specials   []*special
+	rejections []Rejection
+}
+
+func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
+	if opts.Object == "" {
+		opts.Object = patched.Name
+	}
+	d := &differ{
+		opts:    opts,
+		orig:    indexObject(orig),
+		patched: indexObject(patched),
+		match:   map[*elfobj.Symbol]*elfobj.Symbol{},
+		changed: map[*elfobj.Symbol]bool{},
+		added:   map[*elfobj.Symbol]bool{},
+		include: map[*elfobj.Section]bool{},
+	}
+	specials, err := findSpecials(patched, opts.EntrySizes)
+	if err != nil {
+		return nil, err
+	}
+	d.specials = specials
+	return d, nil
+}
+
+func (d *differ) run() (*Result, error) {
+	d.correlate()
+	d.findChangedFunctions()
+	d.checkData()
+	res := &Result{Object: d.opts.Object, Functions: d.functionList()}
+	if len(d.rejections) == 0 && len(res.Functions) > 0 {
+		if err := d.selectSections(); err != nil {
+			return nil, err
+		}
+	}
+	res.Rejections = d.rejections
+	switch {
+	case len(d.rejections) > 0:
+		res.Verdict = Rejected
+	case len(res.Functions) == 0:
+		res.Verdict = NoChange
+	default:
+		res.Verdict = Changed
+	}
+	if res.Verdict == Changed {
+		if err := d.attachPatch(res); err != nil {
+			return nil, err
+		}
+	}
+	res.sort()
+	return res, nil
+}
+
+func (d *differ) attachPatch(res *Result) error {
+	patch, symbols, err := d.emit()
+	if err != nil {
+		return err
+	}
+	res.Patch = patch
+	for i := range res.Functions {
+		res.Functions[i].Symbol = symbols[res.Functions[i].Symbol]
+	}
+	return nil
+}
+
+// correlate pairs each patched symbol with the original symbol of the same
+// key and type.
+func (d *differ) correlate() {
+	for k, y := range d.patched.byKey {
+		o := d.orig.byKey[k]
+		if o == nil || o.Type != y.Type {
+			continue
+		}
+		d.match[y] = o
+	}
+}
+
+func (d *differ) findChangedFunctions() {
+	for _, fn := range d.patched.functions() {
+		if !d.patchable(fn) {
+			continue
+		}
+		o := d.match[fn]
+		switch {
+		case o == nil && isChild(fn.Name):
+			d.markParentChanged(fn)
+		case o == nil:
+			d.added[fn] = true
+		case !sameSymbol(d.orig, o, d.patched, fn) && isChild(fn.Name):
+			d.markParentChanged(fn)
+		case !sameSymbol(d.orig, o, d.patched, fn):
+			d.markChanged(fn, o)
+		}
+	}
+}
+
+// patchable reports whether a change to fn matters to the running kernel:
+// exit code of built-in files is discarded at link time.
+func (d *differ) patchable(fn *elfobj.Symbol) bool {
+	return !strings.HasPrefix(fn.Section.Name, ".exit.")
+}
+
+func (d *differ) markParentChanged(child *elfobj.Symbol) {
+	for _, fn := range d.patched.functions() {
+		if fn.Name != parentName(child.Name) {
+			continue
+		}
+		if o := d.match[fn]; o != nil {
+			d.markChanged(fn, o)
+		} else {
+			d.added[fn] = true
+		}
+		return
+	}
+}
+
+func (d *differ) markChanged(fn, orig *elfobj.Symbol) {
+	if d.changed[fn] {
+		return
+	}
+	d.changed[fn] = true
+	switch {
+	case isInitSection(fn.Section.Name):
+		d.reject(fn.Name, "change to __init code, which has run and been freed; it cannot be live patched")
+	case !hasFlag(fn.Section.Flags, elf.SHF_EXECINSTR):
+		d.reject(fn.Name, "function is not in an executable section")
+	case !hasFtraceHook(d.orig, orig):
+		d.reject(fn.Name, "function has no ftrace hook (notrace or inline asm entry), so the live patch core cannot redirect it")
+	case !onlyFunctionIn(d.patched, fn):
+		d.reject(fn.Name, "function shares section "+fn.Section.Name+" with other code; build with -ffunction-sections")
+	}
+}
+
+func (d *differ) reject(symbol, reason string) {
+	d.rejections = append(d.rejections, Rejection{Symbol: symbol, Reason: reason})
+}
+
+func isInitSection(name string) bool {
+	return strings.HasPrefix(name, ".init.") || strings.HasPrefix(name, ".head.text") || strings.HasPrefix(name, ".meminit.")
+}
+
+func hasFlag(f elf.SectionFlag, bit elf.SectionFlag) bool { return f&bit != 0 }
+
+// hasFtraceHook reports whether fn calls __fentry__ in its first
+// instructions, which the live patch core uses to redirect it.
+func hasFtraceHook(o *object, fn *elfobj.Symbol) bool {
+	for _, rel := range o.relocsIn(fn) {
+		if rel.Offset-fn.Value > 16 {
+			break
+		}
+		if rel.Symbol != nil && rel.Symbol.Name == "__fentry__" {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyFunctionIn reports whether fn is the only function in its section,
+// not counting its padding prefix symbol.
+func onlyFunctionIn(o *object, fn *elfobj.Symbol) bool {
+	for _, y := range o.defined[fn.Section] {
+		if y != fn && y.Type == elf.STT_FUNC && y.Name != "__pfx_"+fn.Name {
+			return false
+		}
+	}
+	return true
+}
+
+// checkData rejects changes to existing variables: the running kernel's
+// copy keeps its old contents, so new initial values would never apply.
+func (d *differ) checkData() {
+	for y, o := range d.match {
+		if y.Type != elf.STT_OBJECT || !d.isPlainData(y.Section) {
+			continue
+		}
+		if !sameSymbol(d.orig, o, d.patched, y) {
+			d.reject(o.Name, "change to existing data, whose contents in the running kernel a live patch cannot replace")
+		}
+	}
+}
+
+// isPlainData reports whether s holds ordinary variables, as opposed to
+// special sections, init data and metadata that does not reach the
+// running kernel as variables.
+func (d *differ) isPlainData(s *elfobj.Section) bool {
+	if !hasFlag(s.Flags, elf.SHF_ALLOC) || hasFlag(s.Flags, elf.SHF_EXECINSTR) || isInitSection(s.Name) {
+		return false
+	}
+	if d.specialFor(s) != nil || strings.HasPrefix(s.Name, ".discard") {
+		return false
+	}
+	for _, prefix := range []string{".data", ".bss", ".rodata"} {
+		if strings.HasPrefix(s.Name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *differ) functionList() []Function {
+	var fns []Function
+	for fn := range d.changed {
+		fns = append(fns, Function{Name: d.match[fn].Name, Kind: KindChanged, Symbol: fn})
+	}
+	for fn := range d.added {
+		fns = append(fns, Function{Name: fn.Name, Kind: KindNew, Symbol: fn})
+	}
+	return fns
+}

@@ -1,0 +1,97 @@
+package objdiff
+
+import (
+	"debug/elf"
+
+	"github.com/keepup/keepup/internal/elfobj"
+)
+
+// selectSections finds every section the patch must carry: the changed and
+// new functions, and what they reference that the running kernel lacks,
+// until nothing more is needed.
+func (d *differ) selectSections() error {
+	for fn := range d.changed {
+		d.add(fn.Section)
+	}
+	for fn := range d.added {
+		d.add(fn.Section)
+	}
+	for {
+		d.drain()
+		d.followSpecials()
+		if len(d.queue) == 0 {
+			return nil
+		}
+	}
+}
+
+func (d *differ) add(s *elfobj.Section) {
+	if d.include[s] {
+		return
+	}
+	d.include[s] = true
+	d.queue = append(d.queue, s)
+}
+
+func (d *differ) drain() {
+	for len(d.queue) > 0 {
+		s := d.queue[0]
+		d.queue = d.queue[1:]
+		rs := d.patched.relocs[s]
+		if rs == nil {
+			continue
+		}
+		for _, rel := range rs.Relocs {
+			d.follow(rel)
+		}
+	}
+}
+
+// followSpecials follows the relocations of the special entries that
+// belong to carried code: their strings, replacement code and keys.
+func (d *differ) followSpecials() {
+	for _, sp := range d.specials {
+		byEntry := d.entryRelocs(sp)
+		for _, i := range d.keptEntries(sp, byEntry) {
+			for _, rel := range byEntry[i] {
+				d.follow(rel)
+			}
+		}
+	}
+}
+
+// follow decides whether the target of one relocation must be carried:
+// anonymous data such as string literals and replacement code is copied,
+// new functions and variables are carried, and changed functions are
+// carried in their new form. Everything else stays a reference to the
+// running kernel.
+func (d *differ) follow(rel elfobj.Reloc) {
+	target, _ := d.patched.resolve(rel)
+	if target == nil || target.Section == nil || d.include[target.Section] {
+		return
+	}
+	s := target.Section
+	switch {
+	case d.specialFor(s) != nil || isDropped(s.Name):
+		return
+	case target.Type == elf.STT_SECTION:
+		d.add(s)
+	case target.Type == elf.STT_FUNC:
+		if d.changed[target] || d.added[target] || d.match[target] == nil {
+			d.add(s)
+		}
+	case d.match[target] != nil:
+		return
+	case d.ambiguous(target):
+		d.reject(target.Name, "static variable cannot be matched with the running kernel's copy: several variables of the file share its name")
+	default:
+		d.add(s)
+	}
+}
+
+// ambiguous reports whether target has no correlation because its key is
+// shared by several symbols in either build.
+func (d *differ) ambiguous(target *elfobj.Symbol) bool {
+	k := d.patched.key[target]
+	return d.patched.shared[k] || d.orig.shared[k]
+}
