@@ -9,7 +9,7 @@ import (
 )
 
 // File is the group of local symbols that one object file contributed to
-// vmlinux: the symbols between its FILE symbol and the next one.
+// vmlinux, which are the symbols between its FILE symbol and the next one.
 type File struct {
 	Name  string // FILE symbol name: the source file's base name, such as "cmdline.c"
 	Index int    // position among the FILE symbols of vmlinux, from 0
@@ -98,9 +98,9 @@ func isFuncOrObject(s Symbol) bool {
 
 // FindFile returns the vmlinux file group of the object compiled from
 // source, a path such as "fs/proc/cmdline.c" or its base name, that
-// defines all of locals, the names of the object's local symbols. When
-// several groups of that name define them all, the one whose local
-// functions and objects are exactly locals wins.
+// defines all of locals, the names of the object's local functions and
+// objects. When several groups of that name define them all, the one whose
+// local functions and objects are exactly locals wins.
 func (t *Table) FindFile(source string, locals []string) (*File, error) {
 	name := path.Base(source)
 	candidates := t.byName[name]
@@ -144,7 +144,7 @@ func noFileError(source string, candidates []*File, locals []string) error {
 	}
 
 	sort.Strings(bestMissing)
-	return fmt.Errorf("file %q: none of the %d vmlinux files named %q defines all %d local symbols given; the closest, %s, lacks %s",
+	return fmt.Errorf("file %q: none of the %d vmlinux files named %q defines all %d local symbols given, and the closest, %s, lacks %s",
 		source, len(candidates), best.Name, len(locals), best, strings.Join(quoteAll(bestMissing), ", "))
 }
 

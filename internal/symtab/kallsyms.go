@@ -7,13 +7,14 @@ import (
 )
 
 // The kernel build makes its kallsyms table in three steps, and each step
-// drops some symbols: "nm -n" lists the symbols of a temporary vmlinux,
-// scripts/mksysmap filters that list with grep, and scripts/kallsyms
-// ignores more names and, without --all-symbols (CONFIG_KALLSYMS_ALL),
-// every symbol outside the text ranges. The predicates below follow those
-// steps as they are in Linux 6.1. Names stay whole, with gcc suffixes such
-// as ".isra.0" or ".cold" and numbered static locals such as "key.3",
-// because only CONFIG_LTO_CLANG builds strip a suffix (".llvm.N").
+// drops some symbols. First "nm -n" lists the symbols of a temporary
+// vmlinux, and scripts/mksysmap filters that list with grep. Then
+// scripts/kallsyms ignores more names and, without --all-symbols
+// (CONFIG_KALLSYMS_ALL), every symbol outside the text ranges. The
+// predicates below follow those steps as they are in Linux 6.1. Names stay
+// whole, with gcc suffixes such as ".isra.0" or ".cold" and numbered
+// static locals such as "key.3", because only CONFIG_LTO_CLANG builds
+// strip a suffix (".llvm.N").
 
 // kallsymsCandidate reports whether sym survives nm, mksysmap and the
 // name checks of scripts/kallsyms. The text-range check comes later.
@@ -32,9 +33,10 @@ func omittedByNm(sym elf.Symbol) bool {
 }
 
 // droppedByMksysmap reports whether mksysmap's filter or the type checks
-// of scripts/kallsyms drop sym. Both reject undefined, absolute and
-// debugging symbols (nm types U, u, w, a, A, N), and kallsyms also drops
-// GNU unique symbols (nm type u).
+// of scripts/kallsyms drop sym. Together they reject undefined (nm types U
+// and w), absolute (a and A), debugging (N) and GNU unique (u) symbols,
+// and mksysmap also drops local labels, "$" mapping symbols, "L0" and the
+// __crc_, __kstrtab_ and __kstrtabns_ symbols of exports.
 func droppedByMksysmap(sym elf.Symbol, sections []*elf.Section) bool {
 	switch {
 	case sym.Section == elf.SHN_UNDEF, sym.Section == elf.SHN_ABS:
@@ -67,8 +69,9 @@ func inNonAllocSection(sym elf.Symbol, sections []*elf.Section) bool {
 // not name. It takes the first OS-specific value.
 const stbGNUUnique = elf.STB_LOOS
 
-// kallsymsOwnSymbols are the tables scripts/kallsyms generates. It leaves
-// them out so that every link pass sees the same symbol list.
+// kallsymsOwnSymbols are the tables scripts/kallsyms generates, and two
+// PowerPC linker symbols. It leaves them out so that every link pass
+// lists the same symbols.
 var kallsymsOwnSymbols = map[string]bool{
 	"kallsyms_addresses":     true,
 	"kallsyms_offsets":       true,
@@ -157,10 +160,10 @@ func inTextRanges(name string, addr uint64, ranges []addrRange) bool {
 // in the order the kernel iterates them.
 type kallsymsIndex map[string][]uint64
 
-// newKallsymsIndex sorts the candidates' addresses per name. The kernel
-// iterates kallsyms in address order. scripts/kallsyms breaks ties at one
-// address by weakness, by name shape and by nm's order, but two entries of
-// one name at one address resolve to the same address whichever comes
+// newKallsymsIndex sorts the candidates' addresses per name, because the
+// kernel iterates kallsyms in address order. scripts/kallsyms breaks ties
+// at one address by weakness, by name shape and by nm's order. Two entries
+// of one name at one address resolve to the same address whichever comes
 // first, so the tie-breaks cannot change where a sympos leads.
 func newKallsymsIndex(candidates []Symbol) kallsymsIndex {
 	index := make(kallsymsIndex)

@@ -1,4 +1,4 @@
-// Package symtab answers how a live patch can reach each symbol of the
+// Package symtab determines how a live patch can reach each symbol of the
 // target vmlinux: through an export listed in Module.symvers, or through a
 // livepatch relocation against ".klp.sym.vmlinux.NAME,SYMPOS", where
 // SYMPOS counts the same-named entries of the kernel's kallsyms table.
@@ -18,6 +18,7 @@ type Symbol struct {
 	Bind     elf.SymBind
 	Section  string // section name, empty for absolute symbols
 	Kallsyms bool   // whether the kernel's kallsyms table lists the symbol
+	Init     bool   // whether the symbol lies in init memory, which the kernel frees after boot
 }
 
 // Table is the symbol information of one vmlinux and its Module.symvers.
@@ -84,9 +85,14 @@ func (t *Table) Sympos(name string) (int, error) {
 	return t.sympos(s)
 }
 
+// sympos also rejects symbols in init memory: kallsyms still lists them,
+// but after boot their address holds freed memory.
 func (t *Table) sympos(s Symbol) (int, error) {
 	if !s.Kallsyms {
 		return 0, t.notInKallsyms(s)
+	}
+	if s.Init {
+		return 0, fmt.Errorf("symbol %q in section %q: in init memory, which the kernel frees after boot, so a live patch must not use it", s.Name, s.Section)
 	}
 
 	if t.Count(s.Name) == 1 {

@@ -7,7 +7,7 @@ import (
 
 // readVmlinux reads the symbol table of the vmlinux ELF file at path. Only
 // the section headers, .symtab, .strtab and four bytes of .rodata are
-// read, so the debugging information costs no time.
+// read, not the debugging information that makes up most of the file.
 func readVmlinux(path string) (*Table, error) {
 	f, err := elf.Open(path)
 	if err != nil {
@@ -25,7 +25,7 @@ func readVmlinux(path string) (*Table, error) {
 		return nil, fmt.Errorf("read vmlinux %s: %w", path, err)
 	}
 
-	t := newTable(syms, f.Sections, listed)
+	t := newTable(syms, f.Sections, listed, initRange(syms))
 	t.kallsymsAll = all
 	return t, nil
 }
@@ -33,7 +33,7 @@ func readVmlinux(path string) (*Table, error) {
 // newTable groups the local symbols by the FILE symbol before them and
 // collects the global ones. Local symbols before the first FILE symbol
 // belong to no file. listed[i] is whether kallsyms lists syms[i].
-func newTable(syms []elf.Symbol, sections []*elf.Section, listed []bool) *Table {
+func newTable(syms []elf.Symbol, sections []*elf.Section, listed []bool, init addrRange) *Table {
 	t := &Table{
 		globals: make(map[string]Symbol),
 		byName:  make(map[string][]*File),
@@ -52,6 +52,7 @@ func newTable(syms []elf.Symbol, sections []*elf.Section, listed []bool) *Table 
 
 		s := newSymbol(es, sections)
 		s.Kallsyms = listed[i]
+		s.Init = s.Addr >= init.start && s.Addr < init.end
 		if s.Kallsyms {
 			inKallsyms = append(inKallsyms, s)
 		}
@@ -102,10 +103,32 @@ func (t *Table) addGlobal(s Symbol) {
 	}
 }
 
+// initRange returns the init memory from __init_begin to __init_end, which
+// the kernel frees after boot. It is empty if vmlinux lacks either symbol.
+func initRange(syms []elf.Symbol) addrRange {
+	r := addrRange{startSym: "__init_begin", endSym: "__init_end"}
+	var okStart, okEnd bool
+	for _, s := range syms {
+		if elf.ST_BIND(s.Info) != elf.STB_GLOBAL || s.Section == elf.SHN_UNDEF {
+			continue
+		}
+		switch s.Name {
+		case r.startSym:
+			r.start, okStart = s.Value, true
+		case r.endSym:
+			r.end, okEnd = s.Value, true
+		}
+	}
+	if !okStart || !okEnd {
+		return addrRange{}
+	}
+	return r
+}
+
 // kallsymsListing returns which symbols kallsyms lists and whether it was
-// built with --all-symbols. The vmlinux's own kallsyms_num_syms decides
-// the mode: the one whose count matches. A vmlinux without kallsyms
-// tables is taken to list all symbols.
+// built with --all-symbols. It selects the mode whose count matches the
+// vmlinux's own kallsyms_num_syms. A vmlinux without kallsyms tables is
+// taken to list all symbols.
 func kallsymsListing(f *elf.File, syms []elf.Symbol) (bool, []bool, error) {
 	all := make([]bool, len(syms))
 	text := make([]bool, len(syms))
@@ -132,7 +155,7 @@ func kallsymsListing(f *elf.File, syms []elf.Symbol) (bool, []bool, error) {
 	case uint64(countText) == n:
 		return false, text, nil
 	}
-	return false, nil, fmt.Errorf("kallsyms_num_syms is %d, but the symbol table gives %d entries with --all-symbols and %d without: the kallsyms filters of this package do not match the kernel's", n, countAll, countText)
+	return false, nil, fmt.Errorf("kallsyms_num_syms is %d, but the symbol table gives %d entries with --all-symbols and %d without: the kallsyms filters of this package do not match the ones that built this kernel, so sympos values would be wrong", n, countAll, countText)
 }
 
 // readKallsymsNumSyms reads the value of the kallsyms_num_syms variable,

@@ -289,3 +289,26 @@ func (f *File) funcAndObjectNames() []string {
 	}
 	return names
 }
+
+func TestTargetInitSymbols(t *testing.T) {
+	table := loadTarget(t)
+
+	f, err := table.FindFile("fs/proc/cmdline.c", []string{"cmdline_proc_show", "proc_cmdline_init"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, ok := f.Local("proc_cmdline_init")
+	if !ok || !init.Init {
+		t.Errorf("Local(proc_cmdline_init) = %+v, %v, want an init symbol", init, ok)
+	}
+	if _, err := f.Sympos("proc_cmdline_init"); err == nil || !strings.Contains(err.Error(), "init memory") {
+		t.Errorf("Sympos(proc_cmdline_init): got error %v, want one about init memory", err)
+	}
+
+	if _, err := table.Sympos("start_kernel"); err == nil || !strings.Contains(err.Error(), "init memory") {
+		t.Errorf("Sympos(start_kernel): got error %v, want one about init memory", err)
+	}
+	if show, _ := f.Local("cmdline_proc_show"); show.Init {
+		t.Error("cmdline_proc_show: marked as init")
+	}
+}
