@@ -123,13 +123,13 @@ func (t *Table) FindFile(source string, locals []string) (*File, error) {
 }
 
 func filter(files []*File, keep func(*File) bool) []*File {
-	var kept []*File
+	var selected []*File
 	for _, f := range files {
 		if keep(f) {
-			kept = append(kept, f)
+			selected = append(selected, f)
 		}
 	}
-	return kept
+	return selected
 }
 
 // noFileError names the candidate that lacks the fewest of locals and

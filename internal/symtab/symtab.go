@@ -85,8 +85,8 @@ func (t *Table) Sympos(name string) (int, error) {
 	return t.sympos(s)
 }
 
-// sympos also rejects symbols in init memory: kallsyms still lists them,
-// but after boot their address holds freed memory.
+// sympos computes the sympos of s. It rejects symbols in init memory,
+// because kallsyms still lists them after boot when that memory is freed.
 func (t *Table) sympos(s Symbol) (int, error) {
 	if !s.Kallsyms {
 		return 0, t.notInKallsyms(s)
