@@ -21,6 +21,22 @@ var (
 	ErrNotLivepatch = errors.New("module is not a live patch: its .modinfo lacks livepatch=Y")
 )
 
+// NotLoadedError reports a patch name that no loaded patch has. It matches
+// ErrNotLoaded with errors.Is.
+type NotLoadedError struct {
+	Name   string
+	Loaded []string // names of the loaded patches
+}
+
+func (e *NotLoadedError) Error() string {
+	if len(e.Loaded) == 0 {
+		return fmt.Sprintf("patch %s is not loaded, and no live patches are loaded", e.Name)
+	}
+	return fmt.Sprintf("patch %s is not loaded; loaded patches: %s", e.Name, strings.Join(e.Loaded, ", "))
+}
+
+func (e *NotLoadedError) Is(target error) bool { return target == ErrNotLoaded }
+
 // ReleaseError reports a module built for another kernel release than the
 // running one.
 type ReleaseError struct {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -66,11 +65,7 @@ func (s *system) revertUnlisted(ctx context.Context, name string, start time.Tim
 }
 
 func (s *system) notLoadedError(name string) error {
-	names := s.patchNames()
-	if len(names) == 0 {
-		return fmt.Errorf("patch %s: %w: no live patches are loaded", name, ErrNotLoaded)
-	}
-	return fmt.Errorf("patch %s: %w; loaded patches: %s", name, ErrNotLoaded, strings.Join(names, ", "))
+	return &NotLoadedError{Name: name, Loaded: s.patchNames()}
 }
 
 func (s *system) disable(name string) error {
