@@ -45,8 +45,21 @@ func (l layout) kernel(pkgs debianPackages, cc string) *Kernel {
 		Vmlinux:    filepath.Join(l.debugRoot(), "usr", "lib", "debug", "boot", "vmlinux-"+l.release),
 		Symvers:    filepath.Join(l.headersDir(), "Module.symvers"),
 		CC:         cc,
-		MakeVars:   []string{"CC=" + cc, "KERNELRELEASE=" + l.release},
+		MakeVars:   makeVars(cc, l.release),
 	}
+}
+
+// ObjectCFLAGS are the compiler flags added to the kernel's own for every
+// object keepup compiles. One section per function and per data object
+// lets an object differ compare and pick out single functions.
+const ObjectCFLAGS = "-ffunction-sections -fdata-sections"
+
+// makeVars returns the make variables for a kernel built by cc. The source
+// tree does not know Debian's release string or compiler, so both are set.
+// KCFLAGS is set for the prepare as well, because kbuild rebuilds the
+// generated files of modules_prepare when their recorded flags change.
+func makeVars(cc, release string) []string {
+	return []string{"CC=" + cc, "KERNELRELEASE=" + release, "KCFLAGS=" + ObjectCFLAGS}
 }
 
 // unameMachine maps a Debian architecture to the name uname -m prints.
@@ -272,7 +285,7 @@ func prepareBuildDir(ctx context.Context, l layout, targetCfg Config, cc string,
 	if err := copyFile(l.config(), filepath.Join(l.buildDir(), ".config")); err != nil {
 		return err
 	}
-	makeArgs := []string{"-C", l.sourceDir(), "O=" + l.buildDir(), "CC=" + cc, "KERNELRELEASE=" + l.release}
+	makeArgs := append([]string{"-C", l.sourceDir(), "O=" + l.buildDir()}, makeVars(cc, l.release)...)
 	if err := run(ctx, log, "", "make", append(makeArgs, "olddefconfig")...); err != nil {
 		return fmt.Errorf("make olddefconfig: %w", err)
 	}
