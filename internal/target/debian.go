@@ -210,7 +210,25 @@ func unknownRelease(ctx context.Context, name string, lookupErr error) error {
 	if len(releases) == 0 {
 		return fmt.Errorf("kernel release %s not found in apt, which has no kernel images; run apt-get update", name)
 	}
+	if same := sameFlavour(releases, name); len(same) > 0 {
+		return fmt.Errorf("kernel release %s not found in apt; apt has %s (run 'keepup kernel list' for all flavours)", name, strings.Join(same, ", "))
+	}
 	return fmt.Errorf("kernel release %s not found in apt; apt has %s", name, strings.Join(releases, ", "))
+}
+
+// sameFlavour returns the releases with the flavour of name, such as amd64.
+func sameFlavour(releases []string, name string) []string {
+	rel, err := parseRelease(name)
+	if err != nil {
+		return nil
+	}
+	var same []string
+	for _, r := range releases {
+		if other, err := parseRelease(r); err == nil && other.Flavour == rel.Flavour {
+			same = append(same, r)
+		}
+	}
+	return same
 }
 
 func downloadPackages(ctx context.Context, pkgs debianPackages, debsDir string, progress func(string)) (map[string]string, error) {
