@@ -66,7 +66,7 @@ func (s *system) checkApply(path string) (*Modinfo, error) {
 
 	_, err = os.Stat(s.patchDir(info.Name))
 	if err == nil {
-		return nil, fmt.Errorf("patch %s: %w; run 'keepup revert %s' first to replace it", info.Name, ErrAlreadyLoaded, info.Name)
+		return nil, fmt.Errorf("patch %s is %w; run 'keepup revert %s' first to replace it", info.Name, ErrAlreadyLoaded, info.Name)
 	}
 	return info, nil
 }

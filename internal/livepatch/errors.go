@@ -14,7 +14,7 @@ var (
 	// ErrNoLivepatch is returned when the running kernel has no livepatch core.
 	ErrNoLivepatch = errors.New("the running kernel lacks live patching support (CONFIG_LIVEPATCH)")
 	// ErrAlreadyLoaded is returned by Apply when the patch is loaded already.
-	ErrAlreadyLoaded = errors.New("patch is already loaded")
+	ErrAlreadyLoaded = errors.New("already loaded")
 	// ErrNotLoaded is returned by Revert for a name that no loaded patch has.
 	ErrNotLoaded = errors.New("patch is not loaded")
 	// ErrNotLivepatch is returned by Apply for a module without livepatch=Y.

@@ -35,9 +35,9 @@ type BootConfig struct {
 
 // File is a file to put into the guest's initramfs.
 type File struct {
-	Guest string      // absolute path in the guest
-	Host  string      // file to copy; when empty, Data is the contents
-	Data  []byte      //
+	Guest string // absolute path in the guest
+	Host  string // file to copy; when empty, Data is the contents
+	Data  []byte
 	Mode  fs.FileMode // permission bits; zero means 0644
 }
 
@@ -49,7 +49,7 @@ type Step struct {
 	Output   string // standard output and standard error, interleaved
 }
 
-// BootResult is what one boot produced.
+// BootResult contains the steps and logs of one boot.
 type BootResult struct {
 	Steps       []Step
 	Completed   bool     // the guest ran /init to its end
@@ -78,7 +78,7 @@ func (r *BootResult) Step(name string) (Step, bool) {
 // Boot builds an initramfs with busybox, cfg.Files and an /init that runs
 // cfg.Script, boots cfg.Image with it under QEMU and returns the guest's
 // steps and logs. The error is non-nil when the guest could not run the
-// script to its end; the result, when not nil, still carries the logs.
+// script to its end. A non-nil result comes with the logs even then.
 // Step exit statuses and kernel log problems are left to the caller.
 func Boot(ctx context.Context, cfg BootConfig) (*BootResult, error) {
 	cfg = cfg.withDefaults()
@@ -86,7 +86,7 @@ func Boot(ctx context.Context, cfg BootConfig) (*BootResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	busybox, err := findBusybox()
+	busybox, err := findBusybox(busyboxPath)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package vmtest
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -141,5 +142,50 @@ func TestCPIOHeaderLayout(t *testing.T) {
 	}
 	if !strings.Contains(data, cpioTrailer+"\x00") {
 		t.Error("archive lacks the trailer")
+	}
+}
+
+func TestFindQEMUMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+
+	_, err := findQEMU()
+	if err == nil || !strings.Contains(err.Error(), "install the Debian package qemu-system-x86") {
+		t.Errorf("findQEMU error = %v, want the package to install", err)
+	}
+}
+
+func TestFindBusyboxDynamic(t *testing.T) {
+	_, err := findBusybox("/bin/ls")
+	if err == nil || !strings.Contains(err.Error(), "busybox-static") {
+		t.Errorf("findBusybox(/bin/ls) error = %v, want the busybox-static package", err)
+	}
+}
+
+func TestFindBusyboxMissing(t *testing.T) {
+	_, err := findBusybox(filepath.Join(t.TempDir(), "busybox"))
+	if err == nil || !strings.Contains(err.Error(), "busybox-static") {
+		t.Errorf("findBusybox of a missing file: error = %v, want the busybox-static package", err)
+	}
+}
+
+func TestCheckStaticKeepup(t *testing.T) {
+	if err := checkStaticKeepup("/bin/ls"); err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Errorf("checkStaticKeepup(/bin/ls) = %v, want the static build advice", err)
+	}
+	if err := checkStaticKeepup(""); err == nil {
+		t.Error("checkStaticKeepup(\"\") = nil, want an error")
+	}
+	if _, err := os.Stat(busyboxPath); err != nil {
+		t.Skipf("no static binary to check: %v", err)
+	}
+	if err := checkStaticKeepup(busyboxPath); err != nil {
+		t.Errorf("checkStaticKeepup(/bin/busybox) = %v, want nil for a static binary", err)
+	}
+}
+
+func TestResolveAccelInvalid(t *testing.T) {
+	_, err := resolveAccel(context.Background(), "hvf", "qemu", "image", "busybox", func(string, ...any) {})
+	if err == nil || !strings.Contains(err.Error(), `invalid accelerator "hvf"`) {
+		t.Errorf("resolveAccel(hvf) error = %v, want invalid accelerator", err)
 	}
 }

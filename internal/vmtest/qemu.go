@@ -34,7 +34,7 @@ type qemuRun struct {
 	onLine    func(line string) // called with each line of the channel port
 }
 
-// qemuOutput is what a QEMU process printed.
+// qemuOutput is the output of one QEMU process.
 type qemuOutput struct {
 	console string // first serial port: the kernel console
 	channel string // second serial port: the guest's markers and output
@@ -62,8 +62,8 @@ func (q qemuRun) args() []string {
 }
 
 // run starts QEMU and waits until it exits, the timeout passes or ctx is
-// done; in the last two cases it kills QEMU and returns an error. QEMU's
-// process is always waited for, so none is left behind.
+// done. On timeout or cancellation it kills QEMU and returns an error. It
+// always waits for the process, so no QEMU is left behind.
 func (q qemuRun) run(ctx context.Context) (*qemuOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, q.timeout)
 	defer cancel()

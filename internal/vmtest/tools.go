@@ -26,15 +26,15 @@ func findQEMU() (string, error) {
 
 // findBusybox returns the path of a statically linked busybox, which runs
 // in the guest without a C library.
-func findBusybox() (string, error) {
-	static, err := IsStatic(busyboxPath)
+func findBusybox(path string) (string, error) {
+	static, err := IsStatic(path)
 	if err != nil {
 		return "", fmt.Errorf("busybox: %w: install the Debian package %s", err, busyboxPackage)
 	}
 	if !static {
-		return "", fmt.Errorf("%s is dynamically linked: install the Debian package %s", busyboxPath, busyboxPackage)
+		return "", fmt.Errorf("%s is dynamically linked: install the Debian package %s", path, busyboxPackage)
 	}
-	return busyboxPath, nil
+	return path, nil
 }
 
 // busyboxApplets returns the applets of the busybox at path as paths

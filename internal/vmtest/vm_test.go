@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +51,7 @@ func buildKeepup(t *testing.T) string {
 		cmd := exec.Command("go", "build", "-o", keepupBinary, "github.com/keepup/keepup/cmd/keepup")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if output, err := cmd.CombinedOutput(); err != nil {
-			keepupErr = errors.New("go build ./cmd/keepup: " + err.Error() + "\n" + string(output))
+			keepupErr = fmt.Errorf("go build ./cmd/keepup: %w\n%s", err, output)
 		}
 	})
 	if keepupErr != nil {
@@ -99,7 +100,7 @@ func writeScript(t *testing.T, content string) string {
 	return path
 }
 
-// logResult shows the steps and logs of a run.
+// logBoot logs the steps and the console of a boot.
 func logBoot(t *testing.T, boot *BootResult) {
 	t.Helper()
 	if boot == nil {
@@ -217,7 +218,8 @@ func TestRunFailsWhenCheckPassesBefore(t *testing.T) {
 }
 
 // TestKeepupRejectsInGuest boots once for the runtime's error paths: a
-// module for another release and a revert of an unknown name.
+// module for another release, a revert of an unknown name and a second
+// apply, and for revert by module path.
 func TestKeepupRejectsInGuest(t *testing.T) {
 	kernel := targettest.Kernel(t)
 	keepup := buildKeepup(t)
@@ -242,12 +244,19 @@ func TestKeepupRejectsInGuest(t *testing.T) {
 		Files: []File{
 			{Guest: "/bin/keepup", Host: keepup, Mode: 0o755},
 			{Guest: "/wrong.ko", Host: wrong},
+			{Guest: "/patch.ko", Host: patch},
 		},
 		Script: strings.Join([]string{
 			stepLine("apply-wrong", "keepup", "apply", "/wrong.ko"),
 			stepLine("list", "keepup", "list"),
 			stepLine("revert-unknown", "keepup", "revert", "no_such_patch"),
 			stepLine("taint", "cat", "/proc/sys/kernel/tainted"),
+			stepLine("apply", "keepup", "apply", "/patch.ko"),
+			stepLine("apply-again", "keepup", "apply", "/patch.ko"),
+			stepLine("revert-other", "keepup", "revert", "no_such_patch"),
+			stepLine("list-json", "keepup", "list", "--json"),
+			stepLine("revert-by-path", "keepup", "revert", "/patch.ko"),
+			stepLine("list-empty-json", "keepup", "list", "--json"),
 		}, "\n"),
 		Accel: AccelTCG,
 	})
@@ -279,6 +288,31 @@ func TestKeepupRejectsInGuest(t *testing.T) {
 	taint, _ := result.Step("taint")
 	if strings.TrimSpace(taint.Output) != "0" {
 		t.Errorf("tainted = %q, want 0: the rejected module must not have been loaded", taint.Output)
+	}
+
+	apply, _ = result.Step("apply")
+	if apply.Status != 0 {
+		t.Errorf("apply of the test patch: status %d, output:\n%s", apply.Status, apply.Output)
+	}
+	again, _ := result.Step("apply-again")
+	if again.Status == 0 || !strings.Contains(again.Output, "patch klp_cmdline is already loaded") {
+		t.Errorf("second apply: status %d, output %q, want the already-loaded error", again.Status, again.Output)
+	}
+	other, _ := result.Step("revert-other")
+	if other.Status == 0 || !strings.Contains(other.Output, "loaded patches: klp_cmdline") {
+		t.Errorf("revert of an unknown name: status %d, output %q, want the loaded patches listed", other.Status, other.Output)
+	}
+	listJSON, _ := result.Step("list-json")
+	if !strings.Contains(listJSON.Output, `"name": "cmdline_proc_show"`) || !strings.Contains(listJSON.Output, `"enabled": true`) {
+		t.Errorf("list --json output lacks the patch:\n%s", listJSON.Output)
+	}
+	byPath, _ := result.Step("revert-by-path")
+	if byPath.Status != 0 || !strings.Contains(byPath.Output, "reverted klp_cmdline") {
+		t.Errorf("revert by module path: status %d, output:\n%s", byPath.Status, byPath.Output)
+	}
+	empty, _ := result.Step("list-empty-json")
+	if strings.TrimSpace(empty.Output) != "[]" {
+		t.Errorf("list --json after revert = %q, want []", empty.Output)
 	}
 	if len(result.Problems) != 0 {
 		t.Errorf("kernel log problems: %q", result.Problems)
