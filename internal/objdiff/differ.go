@@ -13,6 +13,7 @@ type differ struct {
 	patched    *object
 	match      map[*elfobj.Symbol]*elfobj.Symbol // patched symbol -> original symbol
 	changed    map[*elfobj.Symbol]bool           // patched functions that differ from the original
+	untraced   map[*elfobj.Symbol]bool           // changed functions replaced through their callers
 	added      map[*elfobj.Symbol]bool           // patched functions the original lacks
 	include    map[*elfobj.Section]bool          // patched sections the patch carries
 	queue      []*elfobj.Section
@@ -25,13 +26,14 @@ func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
 		opts.Object = patched.Name
 	}
 	d := &differ{
-		opts:    opts,
-		orig:    indexObject(orig),
-		patched: indexObject(patched),
-		match:   map[*elfobj.Symbol]*elfobj.Symbol{},
-		changed: map[*elfobj.Symbol]bool{},
-		added:   map[*elfobj.Symbol]bool{},
-		include: map[*elfobj.Section]bool{},
+		opts:     opts,
+		orig:     indexObject(orig),
+		patched:  indexObject(patched),
+		match:    map[*elfobj.Symbol]*elfobj.Symbol{},
+		changed:  map[*elfobj.Symbol]bool{},
+		untraced: map[*elfobj.Symbol]bool{},
+		added:    map[*elfobj.Symbol]bool{},
+		include:  map[*elfobj.Section]bool{},
 	}
 	specials, err := findSpecials(patched, opts.EntrySizes)
 	if err != nil {
@@ -143,10 +145,58 @@ func (d *differ) markChanged(fn, orig *elfobj.Symbol) {
 	case !hasFlag(fn.Section.Flags, elf.SHF_EXECINSTR):
 		d.reject(fn.Name, "function is not in an executable section")
 	case !hasFtraceHook(d.orig, orig):
-		d.reject(fn.Name, "function has no ftrace hook (notrace or inline asm entry), so the live patch core cannot redirect it")
+		d.replaceThroughCallers(fn, orig)
 	case !onlyFunctionIn(d.patched, fn):
 		d.reject(fn.Name, "function shares section "+fn.Section.Name+" with other code; build with -ffunction-sections")
 	}
+}
+
+// replaceThroughCallers handles a changed function that the live patch
+// core cannot redirect because it has no ftrace hook, as the kernel's
+// "inline" functions that the compiler keeps out of line: when only code
+// of this file calls it, its callers are replaced instead and call the
+// new copy.
+func (d *differ) replaceThroughCallers(fn, orig *elfobj.Symbol) {
+	if fn.Bind != elf.STB_LOCAL {
+		d.reject(fn.Name, "function has no ftrace hook (notrace) and is global, so the live patch core cannot redirect it")
+		return
+	}
+	callers, fromData := d.referrers(fn)
+	if fromData != "" {
+		d.reject(fn.Name, "function has no ftrace hook (notrace) and its address is stored in "+fromData+", so the live patch core cannot redirect it")
+		return
+	}
+	d.untraced[fn] = true
+	for _, caller := range callers {
+		if o := d.match[caller]; o != nil {
+			d.markChanged(caller, o)
+		}
+	}
+}
+
+// referrers returns the functions of the patched object that reference
+// fn, or the name of a data section that holds its address.
+func (d *differ) referrers(fn *elfobj.Symbol) ([]*elfobj.Symbol, string) {
+	var callers []*elfobj.Symbol
+	for _, caller := range d.patched.functions() {
+		for _, rel := range d.patched.relocsIn(caller) {
+			if target, _ := d.patched.resolve(rel); target == fn && caller != fn {
+				callers = append(callers, caller)
+				break
+			}
+		}
+	}
+	for target, rs := range d.patched.relocs {
+		if hasFlag(target.Flags, elf.SHF_EXECINSTR) || !hasFlag(target.Flags, elf.SHF_ALLOC) || d.specialFor(target) != nil || isDropped(target.Name) {
+			continue
+		}
+		for _, rel := range rs.Relocs {
+			if t, _ := d.patched.resolve(rel); t == fn {
+				return nil, target.Name
+			}
+		}
+	}
+	return callers, ""
 }
 
 func (d *differ) reject(symbol, reason string) {
@@ -218,7 +268,9 @@ func (d *differ) isPlainData(s *elfobj.Section) bool {
 func (d *differ) functionList() []Function {
 	var fns []Function
 	for fn := range d.changed {
-		fns = append(fns, Function{Name: d.match[fn].Name, Kind: KindChanged, Symbol: fn})
+		if !d.untraced[fn] {
+			fns = append(fns, Function{Name: d.match[fn].Name, Kind: KindChanged, Symbol: fn})
+		}
 	}
 	for fn := range d.added {
 		fns = append(fns, Function{Name: fn.Name, Kind: KindNew, Symbol: fn})

@@ -77,7 +77,9 @@ func (d *differ) follow(rel elfobj.Reloc) {
 	case target.Type == elf.STT_SECTION:
 		d.add(s)
 	case target.Type == elf.STT_FUNC:
-		if d.changed[target] || d.added[target] || d.match[target] == nil {
+		// A split part such as foo.cold jumps back into its parent, so
+		// it travels with the parent that references it.
+		if d.changed[target] || d.added[target] || d.match[target] == nil || isChild(target.Name) {
 			d.add(s)
 		}
 	case d.match[target] != nil:
