@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/keepup/keepup/internal/elfobj"
+	"github.com/keepup/keepup/internal/objdiff"
+)
+
+func init() {
+	register(command{name: "diff", summary: "compare two builds of one object file and report what a live patch must replace", run: runDiff})
+}
+
+// entrySizeFlag collects repeated --entry-size SECTION=BYTES options.
+type entrySizeFlag map[string]int
+
+func (f entrySizeFlag) String() string { return "" }
+
+func (f entrySizeFlag) Set(v string) error {
+	name, bytes, ok := strings.Cut(v, "=")
+	n, err := strconv.Atoi(bytes)
+	if !ok || name == "" || err != nil || n <= 0 {
+		return fmt.Errorf("invalid entry size %q: want SECTION=BYTES, such as __jump_table=16", v)
+	}
+	f[name] = n
+	return nil
+}
+
+// diffReport is the --json output of keepup diff.
+type diffReport struct {
+	Object     string          `json:"object"`
+	Verdict    objdiff.Verdict `json:"verdict"`
+	Functions  []diffFunction  `json:"functions"`
+	Rejections []diffRejection `json:"rejections,omitempty"`
+}
+
+type diffFunction struct {
+	Name string       `json:"name"`
+	Kind objdiff.Kind `json:"kind"`
+}
+
+type diffRejection struct {
+	Symbol string `json:"symbol"`
+	Reason string `json:"reason"`
+}
+
+func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	sizes := entrySizeFlag{}
+	var asJSON bool
+	fs := newFlagSet("diff", "[options] ORIG.o PATCHED.o",
+		"Compare two builds of one kernel object, before and after a change, and print one line\n"+
+			"per changed, new or rejected function: OBJECT: VERDICT: SYMBOL[: REASON].\n"+
+			"Exit status: 0 changed, 3 no functional change, 2 rejected, 1 other error.", stderr)
+	fs.BoolVar(&asJSON, "json", false, "print a JSON object with verdict and functions instead of report lines")
+	fs.Var(sizes, "entry-size", "entry size of a special section, as SECTION=BYTES (repeatable); needed for objects built without their kernel")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return withExitCode(exitError, errors.New("diff needs two object files"))
+	}
+	res, err := diffFiles(pos[0], pos[1], sizes)
+	if err != nil {
+		return err
+	}
+	if err := printDiff(stdout, res, asJSON); err != nil {
+		return err
+	}
+	return verdictStatus(res.Verdict)
+}
+
+func diffFiles(origPath, patchedPath string, sizes map[string]int) (*objdiff.Result, error) {
+	orig, err := elfobj.Open(origPath)
+	if err != nil {
+		return nil, err
+	}
+	patched, err := elfobj.Open(patchedPath)
+	if err != nil {
+		return nil, err
+	}
+	return objdiff.Diff(orig, patched, objdiff.Options{Object: patchedPath, EntrySizes: sizes})
+}
+
+func printDiff(w io.Writer, res *objdiff.Result, asJSON bool) error {
+	if !asJSON {
+		for _, line := range res.Lines() {
+			fmt.Fprintln(w, line)
+		}
+		return nil
+	}
+	report := diffReport{Object: res.Object, Verdict: res.Verdict, Functions: []diffFunction{}}
+	for _, f := range res.Functions {
+		report.Functions = append(report.Functions, diffFunction{Name: f.Name, Kind: f.Kind})
+	}
+	for _, r := range res.Rejections {
+		report.Rejections = append(report.Rejections, diffRejection{Symbol: r.Symbol, Reason: r.Reason})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(report)
+}
+
+// verdictStatus maps a verdict to the exit status without another message.
+func verdictStatus(v objdiff.Verdict) error {
+	switch v {
+	case objdiff.Rejected:
+		return &exitCodeError{code: exitRejected}
+	case objdiff.NoChange:
+		return &exitCodeError{code: exitNoChange}
+	}
+	return nil
+}
