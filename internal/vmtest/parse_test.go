@@ -1,9 +1,12 @@
 package vmtest
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keepup/keepup/internal/target"
 )
 
 const testNonce = "0123456789abcdef"
@@ -225,5 +228,31 @@ func TestEvaluateMissingSteps(t *testing.T) {
 	}
 	if !strings.Contains(result.Failures[0], "did not finish") {
 		t.Errorf("first failure = %q, want did not finish", result.Failures[0])
+	}
+}
+
+func TestRunRejectsInvalidConfig(t *testing.T) {
+	kernel := &target.Kernel{Release: "6.1.0-57-amd64", Image: "/boot/vmlinuz-missing"}
+	module := "../livepatch/testdata/klp_cmdline.ko"
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no kernel", Config{Keepup: busyboxPath, Patch: module, Check: module}, "no kernel image"},
+		{"dynamic keepup", Config{Kernel: kernel, Keepup: "/bin/ls", Patch: module, Check: module}, "dynamically linked"},
+		{"missing check", Config{Kernel: kernel, Keepup: busyboxPath, Patch: module, Check: "/no/check.sh"}, "check script"},
+		{"not a module", Config{Kernel: kernel, Keepup: busyboxPath, Patch: "/bin/ls", Check: module}, ".modinfo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			result, err := Run(context.Background(), tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Run error = %v, want it to contain %q", err, tt.want)
+			}
+			if result != nil {
+				t.Errorf("result = %+v, want nil before any boot", result)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type Config struct {
 	Keepup       string         // statically linked keepup binary to run in the guest
 	Patch        string         // live patch module (.ko)
 	Check        string         // shell script that exits 0 when the fix is in effect
+	Files        []File         // more files for the guest, such as modules that the check loads
 	Timeout      time.Duration  // limit for the whole boot; zero means DefaultBootTimeout
 	ApplyTimeout time.Duration  // transition timeout in the guest; zero means DefaultApplyTimeout
 	Accel        string         // AccelAuto, AccelTCG or AccelKVM; "" means AccelAuto
@@ -94,15 +96,18 @@ var patchSteps = []struct {
 // start and end. The error is a *TestError when the guest ran but the test
 // failed; the Result is returned whenever the guest booted.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	name, err := checkConfig(cfg)
+	info, err := checkConfig(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if info.Release() != cfg.Kernel.Release {
+		progress(cfg, "patch %s is built for %s, not %s: keepup apply in the guest will reject it", cfg.Patch, info.Release(), cfg.Kernel.Release)
 	}
 
 	boot, bootErr := Boot(ctx, BootConfig{
 		Image:    cfg.Kernel.Image,
 		Files:    patchFiles(cfg),
-		Script:   patchScript(name, cfg.applyTimeout()),
+		Script:   patchScript(info.Name, cfg.applyTimeout()),
 		Timeout:  cfg.Timeout,
 		Accel:    cfg.Accel,
 		Progress: cfg.Progress,
@@ -121,25 +126,32 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return result, nil
 }
 
-// checkConfig checks the inputs on the host and returns the patch's name.
-func checkConfig(cfg Config) (string, error) {
+// checkConfig checks the inputs on the host and returns the patch's
+// .modinfo.
+func checkConfig(cfg Config) (*livepatch.Modinfo, error) {
 	if cfg.Kernel == nil || cfg.Kernel.Image == "" {
-		return "", errors.New("vmtest: no kernel image to boot")
+		return nil, errors.New("vmtest: no kernel image to boot")
 	}
 	if err := checkStaticKeepup(cfg.Keepup); err != nil {
-		return "", err
+		return nil, err
 	}
-	if cfg.Check == "" {
-		return "", errors.New("vmtest: no check script")
+	if _, err := os.Stat(cfg.Check); err != nil {
+		return nil, fmt.Errorf("vmtest: check script: %w", err)
 	}
 	info, err := livepatch.ReadModinfo(cfg.Patch)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !validStepName(info.Name) {
-		return "", fmt.Errorf("vmtest: patch module %s has an invalid name %q", cfg.Patch, info.Name)
+		return nil, fmt.Errorf("vmtest: patch module %s has an invalid name %q", cfg.Patch, info.Name)
 	}
-	return info.Name, nil
+	return info, nil
+}
+
+func progress(cfg Config, format string, args ...any) {
+	if cfg.Progress != nil {
+		cfg.Progress(fmt.Sprintf(format, args...))
+	}
 }
 
 func (cfg Config) applyTimeout() time.Duration {
@@ -150,11 +162,12 @@ func (cfg Config) applyTimeout() time.Duration {
 }
 
 func patchFiles(cfg Config) []File {
-	return []File{
-		{Guest: guestKeepup, Host: cfg.Keepup, Mode: 0o755},
-		{Guest: guestPatch, Host: cfg.Patch, Mode: 0o644},
-		{Guest: guestCheck, Host: cfg.Check, Mode: 0o755},
-	}
+	files := append([]File(nil), cfg.Files...)
+	return append(files,
+		File{Guest: guestKeepup, Host: cfg.Keepup, Mode: 0o755},
+		File{Guest: guestPatch, Host: cfg.Patch, Mode: 0o644},
+		File{Guest: guestCheck, Host: cfg.Check, Mode: 0o755},
+	)
 }
 
 // patchScript returns the guest steps of a patch test. Every step runs
