@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/keepup/keepup/internal/target"
@@ -214,9 +216,10 @@ func (b *build) placePatched(paths []string, patched map[string][]byte) error {
 // make runs kbuild for targets in the scratch tree.
 func (b *build) make(ctx context.Context, targets []string) error {
 	args := []string{"-C", b.k.SourceDir, "O=" + b.tree, fmt.Sprintf("-j%d", runtime.NumCPU())}
-	args = append(args, b.k.MakeVars...)
+	args = append(args, makeVars(b.k)...)
 	args = append(args, targets...)
 	cmd := exec.CommandContext(ctx, "make", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -224,6 +227,17 @@ func (b *build) make(ctx context.Context, targets []string) error {
 		return fmt.Errorf("make %s: %w\n%s", strings.Join(targets, " "), err, compilerOutput(out.String()))
 	}
 	return nil
+}
+
+// makeVars returns the kernel's make variables, adding
+// target.ObjectCFLAGS as KCFLAGS if they set none.
+func makeVars(k *target.Kernel) []string {
+	for _, v := range k.MakeVars {
+		if strings.HasPrefix(v, "KCFLAGS=") {
+			return k.MakeVars
+		}
+	}
+	return append(slices.Clip(k.MakeVars), "KCFLAGS="+target.ObjectCFLAGS)
 }
 
 // maxOutputLines limits the compiler output quoted in an error; the first

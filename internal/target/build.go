@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -324,7 +325,7 @@ func copyFile(from, to string) error {
 // last lines of the output.
 func run(ctx context.Context, log io.Writer, dir, name string, args ...string) error {
 	var tail tailBuffer
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := command(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Stdout = io.MultiWriter(log, &tail)
 	cmd.Stderr = cmd.Stdout
@@ -340,7 +341,7 @@ func run(ctx context.Context, log io.Writer, dir, name string, args ...string) e
 func runPipeline(ctx context.Context, log *os.File, stages ...[]string) error {
 	cmds := make([]*exec.Cmd, len(stages))
 	for i, s := range stages {
-		cmds[i] = exec.CommandContext(ctx, s[0], s[1:]...)
+		cmds[i] = command(ctx, s[0], s[1:]...)
 		cmds[i].Stderr = log
 		fmt.Fprintf(log, "+ %s\n", strings.Join(s, " "))
 	}
@@ -379,6 +380,15 @@ func startAndWait(cmds []*exec.Cmd, stages [][]string) error {
 		}
 	}
 	return first
+}
+
+// command returns a command that the kernel kills if this process dies
+// first, so that a killed prepare leaves no extractor writing into the
+// directory the next prepare removes.
+func command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 // tailBuffer keeps the last lines written to it, for error messages.
