@@ -91,6 +91,33 @@ func buildPatch(t *testing.T, kernel *target.Kernel) string {
 	return module
 }
 
+// buildModules builds the modules of a testdata directory against the
+// kernel's headers in a copy of it and returns the directory of the .ko
+// files.
+func buildModules(t *testing.T, kernel *target.Kernel, source string) string {
+	t.Helper()
+	entries, err := os.ReadDir(source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, entry := range entries {
+		data, err := os.ReadFile(filepath.Join(source, entry.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, entry.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	cmd := exec.Command("make", "-C", kernel.HeadersDir, "M="+dir, "modules")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make modules in %s: %v\n%s", source, err, output)
+	}
+	return dir
+}
+
 func writeScript(t *testing.T, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "check.sh")
@@ -364,5 +391,78 @@ func TestBootTimeoutKillsQEMU(t *testing.T) {
 	}
 	if _, ok := result.Step(StepBootIDStart); !ok {
 		t.Errorf("steps = %+v, want the start steps before the hang", result.Steps)
+	}
+}
+
+// TestApplyBlockedTransitionInGuest applies a patch to a function that a
+// reader sleeps in, so keepup apply must time out and name the reader. Once
+// the reader leaves the function, the transition finishes and the patch
+// reverts cleanly.
+func TestApplyBlockedTransitionInGuest(t *testing.T) {
+	kernel := targettest.Kernel(t)
+	keepup := buildKeepup(t)
+	modules := buildModules(t, kernel, "../livepatch/testdata/klp_busy")
+
+	waitTransition := "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do " +
+		"[ \"$(cat /sys/kernel/livepatch/klp_busy_fix/transition)\" = 0 ] && exit 0; sleep 1; done; exit 1"
+	result, err := Boot(context.Background(), BootConfig{
+		Image: kernel.Image,
+		Files: []File{
+			{Guest: "/bin/keepup", Host: keepup, Mode: 0o755},
+			{Guest: "/busy/klp_busy_target.ko", Host: filepath.Join(modules, "klp_busy_target.ko")},
+			{Guest: "/busy/klp_busy_fix.ko", Host: filepath.Join(modules, "klp_busy_fix.ko")},
+		},
+		Script: strings.Join([]string{
+			stepLine("insmod", "insmod", "/busy/klp_busy_target.ko", "sleep_ms=6000"),
+			"cat /proc/klp_busy_target >/tmp/reader.out &",
+			"sleep 1",
+			stepLine("apply-blocked", "keepup", "apply", "/busy/klp_busy_fix.ko", "--timeout", "2s"),
+			stepLine("list-blocked", "keepup", "list"),
+			"wait",
+			stepLine("reader", "cat", "/tmp/reader.out"),
+			stepLine("wait-transition", "sh", "-c", waitTransition),
+			stepLine("read-patched", "cat", "/proc/klp_busy_target"),
+			stepLine("revert", "keepup", "revert", "klp_busy_fix"),
+			stepLine("rmmod", "rmmod", "klp_busy_target"),
+		}, "\n"),
+		Accel: AccelTCG,
+	})
+	logBoot(t, result)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	wantStatus := map[string]int{"insmod": 0, "apply-blocked": 1, "list-blocked": 0, "reader": 0,
+		"wait-transition": 0, "read-patched": 0, "revert": 0, "rmmod": 0}
+	for name, want := range wantStatus {
+		step, ok := result.Step(name)
+		if !ok || !step.Finished || step.Status != want {
+			t.Errorf("step %s: finished %v, status %d, want status %d", name, step.Finished, step.Status, want)
+		}
+	}
+
+	apply, _ := result.Step("apply-blocked")
+	for _, want := range []string{"transition to the patched state timed out", "still unpatched", "(cat)", "klp_busy_target_wait", "keepup revert klp_busy_fix"} {
+		if !strings.Contains(apply.Output, want) {
+			t.Errorf("blocked apply output lacks %q:\n%s", want, apply.Output)
+		}
+	}
+	if !strings.Contains(apply.Output, "1 tasks not yet patched") {
+		t.Errorf("blocked apply output lacks the per-second progress:\n%s", apply.Output)
+	}
+	list, _ := result.Step("list-blocked")
+	if !strings.Contains(list.Output, "klp_busy_fix  yes      yes") {
+		t.Errorf("list during the blocked transition:\n%s", list.Output)
+	}
+	reader, _ := result.Step("reader")
+	if strings.TrimSpace(reader.Output) != "wait returned 1" {
+		t.Errorf("blocked reader printed %q, want the original function's result", reader.Output)
+	}
+	patched, _ := result.Step("read-patched")
+	if strings.TrimSpace(patched.Output) != "wait returned 2" {
+		t.Errorf("read after the transition printed %q, want the patched function's result", patched.Output)
+	}
+	if len(result.Problems) != 0 {
+		t.Errorf("kernel log problems: %q", result.Problems)
 	}
 }
