@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keepup/keepup/internal/target/targettest"
+)
+
+// The examples are built and proved through the real keepup binary, so
+// the exit statuses and files a user sees are what the tests check.
+
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+// keepupBinary builds a statically linked keepup once per test run, so it
+// also runs inside the guest.
+func keepupBinary(t *testing.T) string {
+	t.Helper()
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "keepup-test-bin-")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "keepup")
+		cmd := exec.Command("go", "build", "-o", binaryPath, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binaryErr = errors.New(string(out))
+		}
+	})
+	if binaryErr != nil {
+		t.Fatalf("build keepup: %v", binaryErr)
+	}
+	return binaryPath
+}
+
+// runKeepup runs the binary in dir and returns stdout, stderr and the exit
+// status.
+func runKeepup(t *testing.T, dir string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(keepupBinary(t), args...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return stdout.String(), stderr.String(), exit.ExitCode()
+	case err != nil:
+		t.Fatalf("run keepup %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), 0
+}
+
+func examplePath(t *testing.T, name, file string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("..", "..", "examples", name, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// cacheArgs passes the test cache directory on, when one is set.
+func cacheArgs() []string {
+	if dir := os.Getenv(targettest.CacheDirEnv); dir != "" {
+		return []string{"--cache-dir", dir}
+	}
+	return nil
+}
+
+func buildExample(t *testing.T, name string) (dir, stdout, stderr string, status int) {
+	t.Helper()
+	k := targettest.Kernel(t)
+	dir = t.TempDir()
+	args := append([]string{"build", "--kernel", k.Release}, cacheArgs()...)
+	args = append(args, examplePath(t, name, name+".patch"))
+	stdout, stderr, status = runKeepup(t, dir, args...)
+	return dir, stdout, stderr, status
+}
+
+// liveExamples are the patches that must load, change the behaviour their
+// check script tests, and revert cleanly; want lists the report lines.
+var liveExamples = []struct {
+	name string
+	want []string
+}{
+	{"cmdline", []string{"fs/proc/cmdline.o: changed: cmdline_proc_show"}},
+	{"meminfo", []string{"fs/proc/meminfo.o: changed: meminfo_proc_show", "fs/proc/meminfo.o: new: keepup_used_pages"}},
+	{"uname", []string{"kernel/sys.o: changed: __x64_sys_newuname", "kernel/sys.o: changed: __ia32_sys_newuname"}},
+	{"filesystems", []string{"fs/filesystems.o: changed: filesystems_proc_show"}},
+}
+
+func TestExamplesLive(t *testing.T) {
+	for _, ex := range liveExamples {
+		t.Run(ex.name, func(t *testing.T) {
+			dir, stdout, stderr, status := buildExample(t, ex.name)
+			if status != 0 {
+				t.Fatalf("keepup build exited %d\n%s%s", status, stdout, stderr)
+			}
+			for _, line := range ex.want {
+				if !strings.Contains(stdout, line+"\n") {
+					t.Errorf("report lacks %q:\n%s", line, stdout)
+				}
+			}
+			module := filepath.Join(dir, "livepatch-"+ex.name+".ko")
+			checkModinfo(t, module)
+			args := append([]string{"vmtest", "--kernel", targettest.Kernel(t).Release, "--accel", "tcg"}, cacheArgs()...)
+			args = append(args, module, "--check", examplePath(t, ex.name, "check.sh"))
+			stdout, stderr, status = runKeepup(t, dir, args...)
+			if status != 0 {
+				t.Fatalf("keepup vmtest exited %d\n%s%s", status, stdout, stderr)
+			}
+			if !strings.Contains(stdout, "result: PASS") || !strings.Contains(stdout, "kernel log: clean") {
+				t.Errorf("vmtest output lacks a clean pass:\n%s", stdout)
+			}
+		})
+	}
+}
+
+// checkModinfo checks the module's metadata as the kernel will read it.
+func checkModinfo(t *testing.T, module string) {
+	t.Helper()
+	f, err := elf.Open(module)
+	if err != nil {
+		t.Fatalf("read module: %v", err)
+	}
+	defer f.Close()
+	info := f.Section(".modinfo")
+	if info == nil {
+		t.Fatal("module has no .modinfo")
+	}
+	data, err := info.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	for _, kv := range bytes.Split(data, []byte{0}) {
+		k, v, _ := strings.Cut(string(kv), "=")
+		fields[k] = v
+	}
+	if fields["livepatch"] != "Y" {
+		t.Errorf("modinfo livepatch = %q, want Y", fields["livepatch"])
+	}
+	release := targettest.Kernel(t).Release
+	if !strings.HasPrefix(fields["vermagic"], release+" ") || !strings.Contains(fields["vermagic"], "modversions") {
+		t.Errorf("vermagic %q, want %s with modversions", fields["vermagic"], release)
+	}
+	if f.Section("__versions") == nil {
+		t.Error("module has no __versions section of modversions CRCs")
+	}
+	if out, err := exec.Command("modinfo", module).CombinedOutput(); err != nil {
+		t.Errorf("modinfo: %v\n%s", err, out)
+	}
+}
+
+func TestExampleCommentOnly(t *testing.T) {
+	dir, stdout, stderr, status := buildExample(t, "comment-only")
+	if status != exitNoChange {
+		t.Fatalf("keepup build exited %d, want %d\n%s%s", status, exitNoChange, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "no functional change") {
+		t.Errorf("stderr lacks the reason:\n%s", stderr)
+	}
+	assertEmptyDir(t, dir)
+}
+
+func TestExampleInitChange(t *testing.T) {
+	dir, stdout, stderr, status := buildExample(t, "init-change")
+	if status != exitRejected {
+		t.Fatalf("keepup build exited %d, want %d\n%s%s", status, exitRejected, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "rejected: proc_cmdline_init: change to __init code") {
+		t.Errorf("report lacks the rejection:\n%s", stdout)
+	}
+	assertEmptyDir(t, dir)
+}
+
+// assertEmptyDir checks that a failed build left nothing in the current
+// directory.
+func assertEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("failed build left %s in the current directory", e.Name())
+	}
+}
