@@ -111,12 +111,13 @@ func (b *build) checkBuiltin(ctx context.Context, paths []string) error {
 
 func (b *build) classifyNotBuiltin(ctx context.Context, source string) error {
 	obj := objectPath(source)
+	notBuilt := unsupported(source, "not compiled into vmlinux in this kernel's config, or only #included by another .c file")
 	if err := b.make(ctx, []string{obj}); err != nil {
-		return unsupported(source, "not compiled into vmlinux in this kernel's config")
+		return notBuilt
 	}
 	command, err := readCommand(filepath.Join(b.tree, cmdPath(obj)))
 	if err != nil || !strings.Contains(command, " -DMODULE ") {
-		return unsupported(source, "not compiled into vmlinux in this kernel's config")
+		return notBuilt
 	}
 	module := "a module"
 	if m := modnameRE.FindStringSubmatch(command); m != nil {
