@@ -22,6 +22,7 @@ type vmtestFlags struct {
 	check      string
 	cacheDir   string
 	accel      string
+	loader     string
 	keepup     string
 	timeout    time.Duration
 	transition time.Duration
@@ -40,6 +41,7 @@ func runVMTest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&vf.check, "check", "", "shell script that exits 0 when the fix is in effect (required)")
 	fs.StringVar(&vf.cacheDir, "cache-dir", "", "cache for kernel packages and prepared trees (default: the user cache dir + /keepup)")
 	fs.StringVar(&vf.accel, "accel", vmtest.AccelAuto, "QEMU accelerator: auto (a trial boot decides between kvm and tcg), tcg or kvm")
+	fs.StringVar(&vf.loader, "loader", vmtest.LoaderImage, "how QEMU starts the kernel: image (its own decompressor, with KASLR, as on the target) or pvh (the extracted vmlinux, faster under TCG, without KASLR)")
 	fs.StringVar(&vf.keepup, "keepup", "", "statically linked keepup binary for the guest (default: this binary)")
 	fs.DurationVar(&vf.timeout, "timeout", vmtest.DefaultBootTimeout, "limit for the whole virtual machine run")
 	fs.DurationVar(&vf.transition, "transition-timeout", vmtest.DefaultApplyTimeout, "limit for each transition in the guest (keepup apply and revert --timeout)")
@@ -74,6 +76,7 @@ func vmtestPatch(ctx context.Context, vf vmtestFlags, patch string, stdout, stde
 		Timeout:      vf.timeout,
 		ApplyTimeout: vf.transition,
 		Accel:        vf.accel,
+		Loader:       vf.loader,
 		Progress:     logf,
 	})
 	if result == nil {

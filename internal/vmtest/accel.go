@@ -51,7 +51,7 @@ func resolveAccel(ctx context.Context, accel, qemu, image, busybox string, progr
 
 // trialBootKVM reports whether the kernel boots with KVM and runs a step.
 func trialBootKVM(ctx context.Context, qemu, image, busybox string) bool {
-	cfg := BootConfig{Image: image, Script: stepLine("trial", "true"), Timeout: trialTimeout}.withDefaults()
+	cfg := BootConfig{Image: image, Script: stepLine("trial", "true"), Timeout: trialTimeout, Loader: LoaderImage}.withDefaults()
 	result, err := boot(ctx, cfg, qemu, busybox, AccelKVM)
 	if err != nil {
 		return false

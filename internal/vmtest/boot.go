@@ -28,6 +28,7 @@ type BootConfig struct {
 	Script    string        // guest shell commands; "step NAME COMMAND [ARG...]" records a Step
 	Timeout   time.Duration // limit for the whole boot, from starting QEMU to power-off; zero means DefaultBootTimeout
 	Accel     string        // AccelAuto, AccelTCG or AccelKVM; "" means AccelAuto
+	Loader    string        // LoaderImage or LoaderPVH; "" means LoaderImage
 	MemoryMiB int           // guest memory; zero means DefaultMemoryMiB
 	Append    string        // extra kernel command line parameters
 	Progress  func(line string)
@@ -93,6 +94,9 @@ func Boot(ctx context.Context, cfg BootConfig) (*BootResult, error) {
 	if _, err := os.Stat(cfg.Image); err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
+	if cfg.Loader != LoaderImage && cfg.Loader != LoaderPVH {
+		return nil, fmt.Errorf("invalid loader %q: expected %s or %s", cfg.Loader, LoaderImage, LoaderPVH)
+	}
 
 	accel, err := resolveAccel(ctx, cfg.Accel, qemu, cfg.Image, busybox, cfg.progress)
 	if err != nil {
@@ -113,10 +117,14 @@ func boot(ctx context.Context, cfg BootConfig, qemu, busybox, accel string) (*Bo
 	if err := writeGuestInitramfs(initrd, busybox, nonce, cfg); err != nil {
 		return nil, err
 	}
+	kernel, err := kernelToBoot(cfg, dir)
+	if err != nil {
+		return nil, err
+	}
 
-	cfg.progress("booting %s with %s", cfg.Image, accel)
+	cfg.progress("booting %s with %s (%s loader)", cfg.Image, accel, cfg.Loader)
 	run := qemuRun{
-		binary: qemu, image: cfg.Image, initrd: initrd, accel: accel,
+		binary: qemu, image: kernel, initrd: initrd, accel: accel,
 		memoryMiB: cfg.MemoryMiB, append: cfg.Append, timeout: cfg.Timeout,
 		onLine: stepReporter(nonce, cfg.progress),
 	}
@@ -143,6 +151,9 @@ func (cfg BootConfig) withDefaults() BootConfig {
 	if cfg.Accel == "" {
 		cfg.Accel = AccelAuto
 	}
+	if cfg.Loader == "" {
+		cfg.Loader = LoaderImage
+	}
 	if cfg.MemoryMiB <= 0 {
 		cfg.MemoryMiB = DefaultMemoryMiB
 	}
@@ -153,6 +164,15 @@ func (cfg BootConfig) progress(format string, args ...any) {
 	if cfg.Progress != nil {
 		cfg.Progress(fmt.Sprintf(format, args...))
 	}
+}
+
+// kernelToBoot returns the file for QEMU's -kernel option: the image
+// itself, or for LoaderPVH the vmlinux extracted from it into dir.
+func kernelToBoot(cfg BootConfig, dir string) (string, error) {
+	if cfg.Loader != LoaderPVH {
+		return cfg.Image, nil
+	}
+	return extractVmlinux(cfg.Image, dir)
 }
 
 // writeGuestInitramfs writes the initramfs: busybox with its applet links,

@@ -1,7 +1,12 @@
 package vmtest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +259,53 @@ func TestRunRejectsInvalidConfig(t *testing.T) {
 				t.Errorf("result = %+v, want nil before any boot", result)
 			}
 		})
+	}
+}
+
+func TestHasNote(t *testing.T) {
+	// One note: namesz 4 ("Xen\0"), descsz 8, type 18, then a second note.
+	notes := []byte{
+		4, 0, 0, 0, 8, 0, 0, 0, 18, 0, 0, 0, 'X', 'e', 'n', 0, 1, 2, 3, 4, 5, 6, 7, 8,
+		6, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 'L', 'i', 'n', 'u', 'x', 0, 0, 0, 9, 0, 0, 0,
+	}
+	if !hasNote(notes, binary.LittleEndian, "Xen", 18) {
+		t.Error("hasNote(Xen, 18) = false, want true")
+	}
+	if !hasNote(notes, binary.LittleEndian, "Linux", 3) {
+		t.Error("hasNote(Linux, 3) = false, want true")
+	}
+	if hasNote(notes, binary.LittleEndian, "Xen", 17) {
+		t.Error("hasNote(Xen, 17) = true, want false")
+	}
+	if hasNote(notes[:20], binary.LittleEndian, "Xen", 18) {
+		t.Error("hasNote of a truncated note = true, want false")
+	}
+}
+
+func TestDecompressPayloadGzip(t *testing.T) {
+	var payload bytes.Buffer
+	writer := gzip.NewWriter(&payload)
+	writer.Write([]byte("uncompressed kernel"))
+	writer.Close()
+	image := append([]byte("setup code\x00"), payload.Bytes()...)
+	image = append(image, "trailing bytes"...)
+	path := filepath.Join(t.TempDir(), "vmlinux")
+
+	if err := decompressPayload(image, path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "uncompressed kernel" {
+		t.Errorf("payload = %q, want the uncompressed bytes", data)
+	}
+}
+
+func TestDecompressPayloadNone(t *testing.T) {
+	err := decompressPayload([]byte("no payload here"), filepath.Join(t.TempDir(), "vmlinux"))
+	if err == nil || !strings.Contains(err.Error(), "image loader") {
+		t.Errorf("decompressPayload error = %v, want advice to use the image loader", err)
 	}
 }

@@ -40,6 +40,7 @@ type Config struct {
 	Timeout      time.Duration  // limit for the whole boot; zero means DefaultBootTimeout
 	ApplyTimeout time.Duration  // transition timeout in the guest; zero means DefaultApplyTimeout
 	Accel        string         // AccelAuto, AccelTCG or AccelKVM; "" means AccelAuto
+	Loader       string         // LoaderImage or LoaderPVH; "" means LoaderImage
 	Progress     func(line string)
 }
 
@@ -110,6 +111,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Script:   patchScript(info.Name, cfg.applyTimeout()),
 		Timeout:  cfg.Timeout,
 		Accel:    cfg.Accel,
+		Loader:   cfg.Loader,
 		Progress: cfg.Progress,
 	})
 	if boot == nil {

@@ -466,3 +466,50 @@ func TestApplyBlockedTransitionInGuest(t *testing.T) {
 		t.Errorf("kernel log problems: %q", result.Problems)
 	}
 }
+
+func TestRunCmdlinePatchPVH(t *testing.T) {
+	kernel := targettest.Kernel(t)
+	keepup := buildKeepup(t)
+	patch := buildPatch(t, kernel)
+
+	start := time.Now()
+	result, err := Run(context.Background(), Config{
+		Kernel: kernel,
+		Keepup: keepup,
+		Patch:  patch,
+		Check:  writeScript(t, checkScript),
+		Accel:  AccelTCG,
+		Loader: LoaderPVH,
+	})
+	if result != nil {
+		logBoot(t, result.Boot)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("patch test wall time with the PVH loader %s", time.Since(start).Round(time.Millisecond))
+
+	applied, _ := result.Boot.Step(StepCheckApplied)
+	if strings.TrimSpace(applied.Output) != patchedCmdline {
+		t.Errorf("check after apply printed %q, want %q", applied.Output, patchedCmdline)
+	}
+	if !strings.Contains(result.Boot.KernelLog, "Linux version "+strings.TrimSuffix(kernel.Release, "-amd64")) {
+		t.Errorf("kernel log lacks the Linux version line of %s", kernel.Release)
+	}
+}
+
+func TestExtractVmlinuxHasPVHEntry(t *testing.T) {
+	kernel := targettest.Kernel(t)
+
+	path, err := extractVmlinux(kernel.Image, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size() < 10<<20 {
+		t.Errorf("vmlinux is %d bytes, want an uncompressed kernel", info.Size())
+	}
+}
