@@ -1,3 +1,4 @@
 #!/bin/sh
-# Passes once /proc/cmdline carries the text the patch adds.
+# Prints /proc/cmdline and passes once it starts with the text the patch adds.
+cat /proc/cmdline
 grep -q '^keepup: live patched ' /proc/cmdline

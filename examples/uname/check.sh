@@ -1,3 +1,5 @@
 #!/bin/sh
-# Passes once the uname system call reports the node name the patch sets.
+# Prints the node name the uname system call returns and passes once it is
+# the one the patch sets.
+uname -n
 [ "$(uname -n)" = keepup-patched ]
