@@ -67,8 +67,8 @@ func decompressPayload(image []byte, path string) error {
 	return errors.New("no XZ or gzip payload found: use the image loader for this kernel")
 }
 
-// unxz decompresses the first XZ stream of data; the bytes after it are
-// the rest of the bzImage.
+// unxz decompresses the first XZ stream of data and ignores the rest of
+// the bzImage after it.
 func unxz(data []byte, path string) error {
 	xz, err := exec.LookPath("xz")
 	if err != nil {
