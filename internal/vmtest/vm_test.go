@@ -38,6 +38,15 @@ var (
 	keepupErr    error
 )
 
+// TestMain removes the keepup binary that buildKeepup built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if keepupBinary != "" {
+		os.RemoveAll(filepath.Dir(keepupBinary))
+	}
+	os.Exit(code)
+}
+
 // buildKeepup builds a static keepup binary once per test binary.
 func buildKeepup(t *testing.T) string {
 	t.Helper()
