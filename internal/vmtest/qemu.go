@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -79,6 +80,8 @@ func (q qemuRun) run(ctx context.Context) (*qemuOutput, error) {
 	cmd.Stdout = &console
 	cmd.Stderr = &stderr
 	cmd.ExtraFiles = []*os.File{channelWriter}
+	// The kernel kills QEMU if this process dies first, such as by SIGKILL.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 5 * time.Second
 
 	start := time.Now()
