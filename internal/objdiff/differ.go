@@ -84,15 +84,30 @@ func (d *differ) attachPatch(res *Result) error {
 }
 
 // correlate pairs each patched symbol with the original symbol of the same
-// key and type.
+// key and type. Static locals that share a key, such as several "__key"
+// variables of one function, are paired in order when both builds have
+// the same number of them.
 func (d *differ) correlate() {
-	for k, y := range d.patched.byKey {
-		o := d.orig.byKey[k]
-		if o == nil || o.Type != y.Type {
+	for k, group := range d.patched.groups {
+		origGroup := d.orig.groups[k]
+		if len(group) != len(origGroup) || len(group) > 1 && !allLocalData(group) {
 			continue
 		}
-		d.match[y] = o
+		for i, y := range group {
+			if o := origGroup[i]; o.Type == y.Type {
+				d.match[y] = o
+			}
+		}
 	}
+}
+
+func allLocalData(group []*elfobj.Symbol) bool {
+	for _, y := range group {
+		if y.Bind != elf.STB_LOCAL || y.Type != elf.STT_OBJECT {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *differ) findChangedFunctions() {

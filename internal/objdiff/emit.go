@@ -183,9 +183,9 @@ func (e *emitter) copyEntries(sp *special, kept []int, byEntry map[int][]elfobj.
 	var data, pairData []byte
 	var relocs []elfobj.Reloc
 	for k, i := range kept {
-		data = append(data, sp.sec.Data[i*sp.size:(i+1)*sp.size]...)
+		data = append(data, sp.entry(sp.sec, sp.size, i)...)
 		if sp.pair != nil {
-			pairData = append(pairData, sp.pair.Data[i*sp.pairSize:(i+1)*sp.pairSize]...)
+			pairData = append(pairData, sp.entry(sp.pair, sp.pairSize, i)...)
 		}
 		for _, rel := range byEntry[i] {
 			mapped, err := e.mapReloc(rel)

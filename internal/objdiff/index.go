@@ -17,7 +17,7 @@ type object struct {
 	defined  map[*elfobj.Section][]*elfobj.Symbol // named symbols of each section, by address
 	byKey    map[string]*elfobj.Symbol            // correlation key -> symbol
 	key      map[*elfobj.Symbol]string
-	shared   map[string]bool                   // keys that several symbols share, which correlate none
+	groups   map[string][]*elfobj.Symbol       // symbols by key, in symbol table order
 	owner    map[*elfobj.Symbol]*elfobj.Symbol // static local variable -> function that uses it
 	children map[*elfobj.Symbol][]*elfobj.Symbol
 }
@@ -29,7 +29,7 @@ func indexObject(f *elfobj.File) *object {
 		defined:  map[*elfobj.Section][]*elfobj.Symbol{},
 		byKey:    map[string]*elfobj.Symbol{},
 		key:      map[*elfobj.Symbol]string{},
-		shared:   map[string]bool{},
+		groups:   map[string][]*elfobj.Symbol{},
 		owner:    map[*elfobj.Symbol]*elfobj.Symbol{},
 		children: map[*elfobj.Symbol][]*elfobj.Symbol{},
 	}
@@ -62,31 +62,20 @@ var cloneSuffix = regexp.MustCompile(`\.(isra|constprop|part|lto_priv)\.[0-9]+`)
 
 // assignKeys gives every named symbol a key that is the same in both
 // builds: the name with compiler-chosen numbers removed, and for numbered
-// static locals the function that uses them.
+// static locals the function that uses them. Symbols that share a key are
+// kept in groups, in symbol table order.
 func (o *object) assignKeys() {
-	counts := map[string]int{}
 	for _, y := range o.f.Symbols {
 		if y.Name == "" || y.Type == elf.STT_SECTION || y.Type == elf.STT_FILE {
 			continue
 		}
 		k := o.baseKey(y)
 		o.key[y] = k
-		counts[k]++
+		o.groups[k] = append(o.groups[k], y)
 	}
-	for y, k := range o.key {
-		if counts[k] > 1 && y.Bind != elf.STB_LOCAL {
-			k = y.Name
-			o.key[y] = k
-		}
-		if counts[k] == 1 || o.byKey[k] == nil {
-			o.byKey[k] = y
-		}
-	}
-	// A key several locals share correlates none of them.
-	for k, n := range counts {
-		if n > 1 {
-			delete(o.byKey, k)
-			o.shared[k] = true
+	for k, group := range o.groups {
+		if len(group) == 1 {
+			o.byKey[k] = group[0]
 		}
 	}
 }

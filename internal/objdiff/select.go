@@ -95,5 +95,5 @@ func (d *differ) follow(rel elfobj.Reloc) {
 // shared by several symbols in either build.
 func (d *differ) ambiguous(target *elfobj.Symbol) bool {
 	k := d.patched.key[target]
-	return d.patched.shared[k] || d.orig.shared[k]
+	return len(d.patched.groups[k]) > 1 || len(d.orig.groups[k]) > 0
 }

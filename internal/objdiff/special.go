@@ -45,7 +45,18 @@ type special struct {
 	pairSize int
 }
 
-func (sp *special) count() int { return len(sp.sec.Data) / sp.size }
+// count returns the number of entries. The last entry may be shorter than
+// the others where entries are aligned and the section ends right after
+// the last one's fields.
+func (sp *special) count() int { return (len(sp.sec.Data) + sp.size - 1) / sp.size }
+
+// entry returns the bytes of entry i, padded to the full entry size.
+func (sp *special) entry(sec *elfobj.Section, size, i int) []byte {
+	end := min((i+1)*size, len(sec.Data))
+	out := make([]byte, size)
+	copy(out, sec.Data[i*size:end])
+	return out
+}
 
 // findSpecials lists the special sections of f with their entry sizes:
 // from sizes when given, else from the section header.
@@ -94,10 +105,50 @@ func entrySize(f *elfobj.File, s *elfobj.Section, sizes map[string]int) (int, er
 	if size <= 0 {
 		return 0, fmt.Errorf("%s: special section %q: entry size unknown; give it as --entry-size %s=BYTES", f.Name, s.Name, s.Name)
 	}
-	if len(s.Data)%size != 0 {
-		return 0, fmt.Errorf("%s: special section %q: size %d is not a multiple of the entry size %d", f.Name, s.Name, len(s.Data), size)
+	if err := checkEntryLayout(f, s, size); err != nil {
+		return 0, fmt.Errorf("%s: special section %q: %w; give the right size as --entry-size %s=BYTES", f.Name, s.Name, err, s.Name)
 	}
 	return size, nil
+}
+
+// checkEntryLayout checks that the section's relocations fit entries of
+// size bytes, as they do not for a wrong size: every entry with
+// relocations has one at its offset 0, each offset within an entry always
+// has the same relocation type, and a short last entry still holds all of
+// its relocations.
+func checkEntryLayout(f *elfobj.File, s *elfobj.Section, size int) error {
+	rs := f.RelocsFor(s)
+	if rs == nil || len(rs.Relocs) == 0 {
+		if len(s.Data)%size != 0 {
+			return fmt.Errorf("size %d is not a multiple of the entry size %d", len(s.Data), size)
+		}
+		return nil
+	}
+	types := map[int]elf.R_X86_64{}
+	starts := map[int]bool{}
+	entries := map[int]bool{}
+	maxEnd := 0
+	for _, rel := range rs.Relocs {
+		off := int(rel.Offset) % size
+		if t, seen := types[off]; seen && t != rel.Type {
+			return fmt.Errorf("relocations at offset %d of %d-byte entries have types %v and %v, so %d is not the entry size", off, size, t, rel.Type, size)
+		}
+		types[off] = rel.Type
+		entries[int(rel.Offset)/size] = true
+		if off == 0 {
+			starts[int(rel.Offset)/size] = true
+		}
+		maxEnd = max(maxEnd, off+elfobj.RelocSize(rel.Type))
+	}
+	for i := range entries {
+		if !starts[i] {
+			return fmt.Errorf("entry %d of %d bytes has relocations but none at its start, so %d is not the entry size", i, size, size)
+		}
+	}
+	if rem := len(s.Data) % size; maxEnd > size || rem != 0 && rem < maxEnd {
+		return fmt.Errorf("size %d does not hold whole entries of %d bytes", len(s.Data), size)
+	}
+	return nil
 }
 
 func addPair(f *elfobj.File, sp *special, sizes map[string]int) error {
@@ -109,7 +160,7 @@ func addPair(f *elfobj.File, sp *special, sizes map[string]int) error {
 	if err != nil {
 		return err
 	}
-	if len(pair.Data)/size != sp.count() {
+	if (len(pair.Data)+size-1)/size != sp.count() {
 		return fmt.Errorf("%s: .orc_unwind has %d entries but .orc_unwind_ip has %d", f.Name, len(pair.Data)/size, sp.count())
 	}
 	sp.pair, sp.pairSize = pair, size
