@@ -93,15 +93,19 @@ func buildExample(t *testing.T, name string) (dir, stdout, stderr string, status
 }
 
 // liveExamples are the patches that must load, change the behaviour their
-// check script tests, and revert cleanly; want lists the report lines.
+// check script tests, and revert cleanly. want lists report lines, and
+// klpSymbols the livepatch symbols the module must carry.
 var liveExamples = []struct {
-	name string
-	want []string
+	name       string
+	want       []string
+	klpSymbols []string
 }{
-	{"cmdline", []string{"fs/proc/cmdline.o: changed: cmdline_proc_show"}},
-	{"meminfo", []string{"fs/proc/meminfo.o: changed: meminfo_proc_show", "fs/proc/meminfo.o: new: keepup_used_pages"}},
-	{"uname", []string{"kernel/sys.o: changed: __x64_sys_newuname", "kernel/sys.o: changed: __ia32_sys_newuname"}},
-	{"filesystems", []string{"fs/filesystems.o: changed: filesystems_proc_show"}},
+	{"cmdline", []string{"fs/proc/cmdline.o: changed: cmdline_proc_show"},
+		[]string{".klp.sym.vmlinux.saved_command_line,0"}},
+	{"meminfo", []string{"fs/proc/meminfo.o: changed: meminfo_proc_show", "fs/proc/meminfo.o: new: keepup_used_pages"}, nil},
+	{"uname", []string{"kernel/sys.o: changed: __x64_sys_newuname", "kernel/sys.o: changed: __ia32_sys_newuname"}, nil},
+	{"filesystems", []string{"fs/filesystems.o: changed: filesystems_proc_show"},
+		[]string{".klp.sym.vmlinux.__get_fs_type,0", ".klp.sym.vmlinux.file_systems,0", ".klp.sym.vmlinux.file_systems_lock,0"}},
 }
 
 func TestExamplesLive(t *testing.T) {
@@ -118,6 +122,7 @@ func TestExamplesLive(t *testing.T) {
 			}
 			module := filepath.Join(dir, "livepatch-"+ex.name+".ko")
 			checkModinfo(t, module)
+			checkKlpSymbols(t, module, ex.klpSymbols)
 			args := append([]string{"vmtest", "--kernel", targettest.Kernel(t).Release, "--accel", "tcg"}, cacheArgs()...)
 			args = append(args, module, "--check", examplePath(t, ex.name, "check.sh"))
 			stdout, stderr, status = runKeepup(t, dir, args...)
@@ -165,6 +170,44 @@ func checkModinfo(t *testing.T, module string) {
 	if out, err := exec.Command("modinfo", module).CombinedOutput(); err != nil {
 		t.Errorf("modinfo: %v\n%s", err, out)
 	}
+}
+
+// checkKlpSymbols checks that the module reaches each named symbol of the
+// running kernel through a livepatch relocation.
+func checkKlpSymbols(t *testing.T, module string, want []string) {
+	t.Helper()
+	f, err := elf.Open(module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]elf.SectionIndex{}
+	for _, y := range syms {
+		found[y.Name] = y.Section
+	}
+	for _, name := range want {
+		shndx, ok := found[name]
+		if !ok {
+			t.Errorf("module lacks livepatch symbol %s", name)
+			continue
+		}
+		if shndx != 0xff20 {
+			t.Errorf("symbol %s has section index %#x, want SHN_LIVEPATCH (0xff20)", name, shndx)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	for _, s := range f.Sections {
+		if strings.HasPrefix(s.Name, ".klp.rela.vmlinux.") && s.Flags&0x00100000 != 0 {
+			return
+		}
+	}
+	t.Error("module has no .klp.rela.vmlinux section flagged SHF_RELA_LIVEPATCH")
 }
 
 func TestExampleCommentOnly(t *testing.T) {
