@@ -61,11 +61,13 @@ func buildPatch(ctx context.Context, bf buildFlags, diffPath string, stdout, std
 	if err != nil {
 		return err
 	}
+
 	logf := func(msg string) { fmt.Fprintln(stderr, msg) }
 	k, err := (&target.Debian{CacheDir: bf.cacheDir, Progress: logf}).Prepare(ctx, bf.kernel)
 	if err != nil {
 		return err
 	}
+
 	work, err := os.MkdirTemp("", "keepup-build-")
 	if err != nil {
 		return err
@@ -75,21 +77,28 @@ func buildPatch(ctx context.Context, bf buildFlags, diffPath string, stdout, std
 	} else {
 		defer os.RemoveAll(work)
 	}
+
 	objs, err := diffObjects(ctx, k, diff, work, stdout, logf)
 	if err != nil {
 		return err
 	}
+	if err := linkModule(ctx, k, objs, name, work, output, logf); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", output)
+	return nil
+}
+
+// linkModule binds the patch objects to the target's symbols and writes
+// the module to output.
+func linkModule(ctx context.Context, k *target.Kernel, objs []klpmod.Object, name, work, output string, logf func(string)) error {
 	logf("reading vmlinux symbols")
 	table, err := symtab.Load(k.Vmlinux, k.Symvers)
 	if err != nil {
 		return err
 	}
 	opts := klpmod.Options{Name: name, Kernel: k, Symbols: table, WorkDir: work, Output: output, Progress: logf}
-	if err := klpmod.Build(ctx, objs, opts); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote %s\n", output)
-	return nil
+	return klpmod.Build(ctx, objs, opts)
 }
 
 // moduleNames returns the module name and output path for a build.
