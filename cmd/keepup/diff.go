@@ -38,6 +38,7 @@ type diffReport struct {
 	Verdict    objdiff.Verdict `json:"verdict"`
 	Functions  []diffFunction  `json:"functions"`
 	Rejections []diffRejection `json:"rejections,omitempty"`
+	Ignored    []diffRejection `json:"ignored,omitempty"`
 }
 
 type diffFunction struct {
@@ -55,7 +56,7 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var asJSON bool
 	fs := newFlagSet("diff", "[options] ORIG.o PATCHED.o",
 		"Compare two builds of one kernel object, before and after a change, and print one line\n"+
-			"per changed, new or rejected function: OBJECT: VERDICT: SYMBOL[: REASON].\n"+
+			"per changed, new, ignored or rejected function: OBJECT: VERDICT: SYMBOL[: REASON].\n"+
 			"Exit status: 0 changed, 3 no functional change, 2 rejected, 1 other error.", stderr)
 	fs.BoolVar(&asJSON, "json", false, "print a JSON object with verdict and functions instead of report lines")
 	fs.Var(sizes, "entry-size", "entry size of a special section, as SECTION=BYTES (repeatable); needed for objects built without their kernel")
@@ -102,6 +103,9 @@ func printDiff(w io.Writer, res *objdiff.Result, asJSON bool) error {
 	}
 	for _, r := range res.Rejections {
 		report.Rejections = append(report.Rejections, diffRejection{Symbol: r.Symbol, Reason: r.Reason})
+	}
+	for _, ign := range res.Ignored {
+		report.Ignored = append(report.Ignored, diffRejection{Symbol: ign.Symbol, Reason: ign.Reason})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/keepup/keepup/internal/elfobj"
 )
@@ -20,30 +21,64 @@ func (o *object) refKey(rel elfobj.Reloc) string {
 	if target == nil {
 		return "none"
 	}
-	if target.Type != elf.STT_SECTION {
+	s := target.Section
+	switch {
+	case s != nil && isStringSection(s):
+		// Literals compare by text, whether the relocation names the
+		// section or a local label in it such as clang's ".L.str.3".
+		at := int64(target.Value) + off + int64(pcBias(rel.Type))
+		return fmt.Sprintf("str:%q%+d", stringAt(s, at), pcBias(rel.Type))
+	case isPerSiteStatic(target) && target.Section != nil:
+		return fmt.Sprintf("site:%s%+d#%x", o.key[target], off, hashBytes(symbolBytes(target)))
+	case target.Type != elf.STT_SECTION:
 		k := o.key[target]
 		if k == "" {
 			k = target.Name
 		}
 		return fmt.Sprintf("sym:%s%+d", k, off)
-	}
-	s := target.Section
-	if s == nil {
+	case s == nil:
 		return "sec:?"
-	}
-	if isStringSection(s) {
-		return fmt.Sprintf("str:%q%+d", stringAt(s, rel.Addend+int64(pcBias(rel.Type))), pcBias(rel.Type))
+	case isAltinstrAux(s):
+		return "sec:.altinstr_aux"
+	case isUbsanData(s):
+		return fmt.Sprintf("ubsan%+d#%x", off, ubsanHash(s))
 	}
 	return fmt.Sprintf("sec:%s%+d#%x", normalizeSection(s.Name), off, contentHash(s))
+}
+
+// isAltinstrAux reports whether s is .altinstr_aux, the code that
+// static_cpu_has() runs before alternatives are applied. The module loader
+// applies a patch module's alternatives before any of its code runs, so
+// where a function jumps into .altinstr_aux does not matter.
+func isAltinstrAux(s *elfobj.Section) bool { return s.Name == ".altinstr_aux" }
+
+// isUbsanData reports whether s holds one UBSAN check's data, which starts
+// with the source location the sanitizer prints.
+func isUbsanData(s *elfobj.Section) bool { return strings.HasPrefix(s.Name, ".data..Lubsan_data") }
+
+// ubsanSourceLine is where the line and column of the source location lie
+// in UBSAN data: after the file name pointer, two 32-bit words.
+const ubsanSourceLine, ubsanSourceEnd = 8, 16
+
+// ubsanHash hashes UBSAN data without its line and column, so that a check
+// that only moved in the file compares equal.
+func ubsanHash(s *elfobj.Section) uint64 {
+	data := bytes.Clone(s.Data)
+	if len(data) >= ubsanSourceEnd {
+		clear(data[ubsanSourceLine:ubsanSourceEnd])
+	}
+	return hashBytes(data)
 }
 
 func isStringSection(s *elfobj.Section) bool {
 	return s.Flags&elf.SHF_STRINGS != 0 && s.Flags&elf.SHF_MERGE != 0
 }
 
-func contentHash(s *elfobj.Section) uint64 {
+func contentHash(s *elfobj.Section) uint64 { return hashBytes(s.Data) }
+
+func hashBytes(data []byte) uint64 {
 	h := fnv.New64a()
-	h.Write(s.Data)
+	h.Write(data)
 	return h.Sum64()
 }
 
@@ -75,12 +110,27 @@ func (o *object) relocsIn(y *elfobj.Symbol) []elfobj.Reloc {
 // correlated symbol of the patched build have the same contents and refer
 // to the same things.
 func sameSymbol(orig *object, a *elfobj.Symbol, patched *object, b *elfobj.Symbol) bool {
-	if a.Size != b.Size || a.Section.Type != b.Section.Type {
+	return sameShape(a, b) && bytes.Equal(symbolBytes(a), symbolBytes(b)) && sameRelocs(orig, a, patched, b)
+}
+
+// sameFunction reports whether a function of the original build and its
+// correlated function of the patched build do the same: equal but for
+// line numbers passed to WARN, printk and might_sleep sites.
+func sameFunction(orig *object, a *elfobj.Symbol, patched *object, b *elfobj.Symbol) bool {
+	if !sameShape(a, b) || !sameRelocs(orig, a, patched, b) {
 		return false
 	}
-	if !bytes.Equal(symbolBytes(a), symbolBytes(b)) {
-		return false
-	}
+	codeA, codeB := symbolBytes(a), symbolBytes(b)
+	return bytes.Equal(codeA, codeB) || isLineNumberOnlyChange(patched, b, codeA, codeB)
+}
+
+func sameShape(a, b *elfobj.Symbol) bool {
+	return a.Size == b.Size && a.Section.Type == b.Section.Type
+}
+
+// sameRelocs reports whether the relocations inside a and b lie at the
+// same offsets, have the same types and refer to the same things.
+func sameRelocs(orig *object, a *elfobj.Symbol, patched *object, b *elfobj.Symbol) bool {
 	ra, rb := orig.relocsIn(a), patched.relocsIn(b)
 	if len(ra) != len(rb) {
 		return false

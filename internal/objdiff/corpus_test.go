@@ -96,12 +96,6 @@ func (c corpusCase) sizes(t *testing.T) map[string]int {
 var verdictNames = map[string]Verdict{"changed": Changed, "no-change": NoChange, "refuse": Rejected}
 
 func TestPeerCorpus(t *testing.T) {
-	// NOTE: the differ does not agree with the peer on every pair yet
-	// (line-number-only changes, older kernels' entry sizes), so this runs
-	// only on request.
-	if os.Getenv("KEEPUP_PEER_CORPUS") == "" {
-		t.Skip("set KEEPUP_PEER_CORPUS=1 to check the differ against the peer corpus")
-	}
 	for _, c := range readCorpus(t) {
 		t.Run(c.name, func(t *testing.T) {
 			orig, err := elfobj.Open(filepath.Join(corpusDir, c.name+".ORIG.o"))

@@ -15,7 +15,10 @@ type differ struct {
 	changed    map[*elfobj.Symbol]bool           // patched functions that differ from the original
 	untraced   map[*elfobj.Symbol]bool           // changed functions replaced through their callers
 	added      map[*elfobj.Symbol]bool           // patched functions the original lacks
-	include    map[*elfobj.Section]bool          // patched sections the patch carries
+	initDiffs  map[*elfobj.Symbol]bool           // changed or new __init functions
+	marked     map[*elfobj.Symbol]bool           // functions the source asks to leave out
+	ignored    []Ignored
+	include    map[*elfobj.Section]bool // patched sections the patch carries
 	queue      []*elfobj.Section
 	specials   []*special
 	rejections []Rejection
@@ -26,15 +29,17 @@ func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
 		opts.Object = patched.Name
 	}
 	d := &differ{
-		opts:     opts,
-		orig:     indexObject(orig),
-		patched:  indexObject(patched),
-		match:    map[*elfobj.Symbol]*elfobj.Symbol{},
-		changed:  map[*elfobj.Symbol]bool{},
-		untraced: map[*elfobj.Symbol]bool{},
-		added:    map[*elfobj.Symbol]bool{},
-		include:  map[*elfobj.Section]bool{},
+		opts:      opts,
+		orig:      indexObject(orig),
+		patched:   indexObject(patched),
+		match:     map[*elfobj.Symbol]*elfobj.Symbol{},
+		changed:   map[*elfobj.Symbol]bool{},
+		untraced:  map[*elfobj.Symbol]bool{},
+		added:     map[*elfobj.Symbol]bool{},
+		include:   map[*elfobj.Section]bool{},
+		initDiffs: map[*elfobj.Symbol]bool{},
 	}
+	d.marked = markedFunctions(d.patched)
 	specials, err := findSpecials(patched, opts.EntrySizes)
 	if err != nil {
 		return nil, err
@@ -46,6 +51,7 @@ func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
 func (d *differ) run() (*Result, error) {
 	d.correlate()
 	d.findChangedFunctions()
+	d.settleInitChanges()
 	d.checkData()
 	res := &Result{Object: d.opts.Object, Functions: d.functionList()}
 	if len(d.rejections) == 0 && len(res.Functions) > 0 {
@@ -54,6 +60,7 @@ func (d *differ) run() (*Result, error) {
 		}
 	}
 	res.Rejections = d.rejections
+	res.Ignored = d.ignored
 	switch {
 	case len(d.rejections) > 0:
 		res.Verdict = Rejected
@@ -117,13 +124,17 @@ func (d *differ) findChangedFunctions() {
 		}
 		o := d.match[fn]
 		switch {
+		case isInitSection(fn.Section.Name) && (o == nil || !sameFunction(d.orig, o, d.patched, fn)):
+			d.initDiffs[fn] = true
+		case d.marked[fn] && (o == nil || !sameFunction(d.orig, o, d.patched, fn)):
+			d.ignored = append(d.ignored, Ignored{Symbol: fn.Name, Reason: "the source marks it to be left out of the patch (" + ignoreFunctionsSection + ")"})
 		case o == nil && isChild(fn.Name):
 			d.markParentChanged(fn)
 		case o == nil:
 			d.added[fn] = true
-		case !sameSymbol(d.orig, o, d.patched, fn) && isChild(fn.Name):
+		case !sameFunction(d.orig, o, d.patched, fn) && isChild(fn.Name):
 			d.markParentChanged(fn)
-		case !sameSymbol(d.orig, o, d.patched, fn):
+		case !sameFunction(d.orig, o, d.patched, fn):
 			d.markChanged(fn, o)
 		}
 	}
@@ -153,10 +164,12 @@ func (d *differ) markChanged(fn, orig *elfobj.Symbol) {
 	if d.changed[fn] {
 		return
 	}
+	if isInitSection(fn.Section.Name) {
+		d.initDiffs[fn] = true
+		return
+	}
 	d.changed[fn] = true
 	switch {
-	case isInitSection(fn.Section.Name):
-		d.reject(fn.Name, "change to __init code, which has run and been freed; it cannot be live patched")
 	case !hasFlag(fn.Section.Flags, elf.SHF_EXECINSTR):
 		d.reject(fn.Name, "function is not in an executable section")
 	case !hasFtraceHook(d.orig, orig):
@@ -251,9 +264,11 @@ func onlyFunctionIn(o *object, fn *elfobj.Symbol) bool {
 
 // checkData rejects changes to existing variables: the running kernel's
 // copy keeps its old contents, so new initial values would never apply.
+// Per-site statics are exempt because a function that uses a changed one
+// differs too and carries a fresh copy.
 func (d *differ) checkData() {
 	for y, o := range d.match {
-		if y.Type != elf.STT_OBJECT || !d.isPlainData(y.Section) {
+		if y.Type != elf.STT_OBJECT || !d.isPlainData(y.Section) || isPerSiteStatic(y) {
 			continue
 		}
 		if !sameSymbol(d.orig, o, d.patched, y) {

@@ -48,12 +48,19 @@ type Rejection struct {
 	Reason string
 }
 
+// Ignored is a changed function that the patch leaves out on purpose.
+type Ignored struct {
+	Symbol string
+	Reason string
+}
+
 // Result is the outcome of comparing one object pair.
 type Result struct {
 	Object     string // name of the object, for report lines
 	Verdict    Verdict
 	Functions  []Function   // sorted by name
 	Rejections []Rejection  // sorted by symbol
+	Ignored    []Ignored    // sorted by symbol
 	Patch      *elfobj.File // the patch object; nil unless Verdict is Changed
 }
 
@@ -75,17 +82,20 @@ func Diff(orig, patched *elfobj.File, opts Options) (*Result, error) {
 	return d.run()
 }
 
-// Lines returns the report, one line per changed, new or rejected
-// function, in the form "OBJECT: VERDICT: SYMBOL[: REASON]".
+// Lines returns the report, one line per changed, new, ignored or
+// rejected function, in the form "OBJECT: VERDICT: SYMBOL[: REASON]".
 func (r *Result) Lines() []string {
 	var lines []string
 	for _, f := range r.Functions {
 		lines = append(lines, fmt.Sprintf("%s: %s: %s", r.Object, f.Kind, f.Name))
 	}
+	for _, ign := range r.Ignored {
+		lines = append(lines, fmt.Sprintf("%s: ignored: %s: %s", r.Object, ign.Symbol, ign.Reason))
+	}
 	for _, rej := range r.Rejections {
 		lines = append(lines, fmt.Sprintf("%s: rejected: %s: %s", r.Object, rej.Symbol, rej.Reason))
 	}
-	if len(lines) == 0 && r.Verdict == NoChange {
+	if len(r.Functions) == 0 && len(r.Rejections) == 0 && r.Verdict == NoChange {
 		lines = append(lines, fmt.Sprintf("%s: no-change", r.Object))
 	}
 	return lines
@@ -103,4 +113,5 @@ func (r *Result) Error() string {
 func (r *Result) sort() {
 	sort.Slice(r.Functions, func(i, j int) bool { return r.Functions[i].Name < r.Functions[j].Name })
 	sort.Slice(r.Rejections, func(i, j int) bool { return r.Rejections[i].Symbol < r.Rejections[j].Symbol })
+	sort.Slice(r.Ignored, func(i, j int) bool { return r.Ignored[i].Symbol < r.Ignored[j].Symbol })
 }

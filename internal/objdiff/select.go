@@ -82,6 +82,8 @@ func (d *differ) follow(rel elfobj.Reloc) {
 		if d.changed[target] || d.added[target] || d.match[target] == nil || isChild(target.Name) {
 			d.add(s)
 		}
+	case isPerSiteStatic(target) && !d.sameAsMatch(target):
+		d.add(s)
 	case d.match[target] != nil:
 		return
 	case d.ambiguous(target):
@@ -96,4 +98,11 @@ func (d *differ) follow(rel elfobj.Reloc) {
 func (d *differ) ambiguous(target *elfobj.Symbol) bool {
 	k := d.patched.key[target]
 	return len(d.patched.groups[k]) > 1 || len(d.orig.groups[k]) > 0
+}
+
+// sameAsMatch reports whether target has a correlated symbol in the
+// original build with the same contents.
+func (d *differ) sameAsMatch(target *elfobj.Symbol) bool {
+	o := d.match[target]
+	return o != nil && sameSymbol(d.orig, o, d.patched, target)
 }

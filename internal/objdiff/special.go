@@ -34,7 +34,7 @@ var specialSections = map[string]string{
 var droppedPrefixes = []string{
 	".discard", ".comment", ".note.gnu.property", ".modinfo", "__ksymtab", "___ksymtab",
 	"__kcrctab", ".printk_index", "__patchable_function_entries",
-	".initcall", ".con_initcall", "__param", ".init.", ".exit.", ".gnu.lto",
+	".initcall", ".con_initcall", "__param", ".init.", ".exit.", ".gnu.lto", ".kpatch.",
 }
 
 // special is one special section of the patched object.

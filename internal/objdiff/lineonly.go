@@ -1,0 +1,107 @@
+package objdiff
+
+import (
+	"bytes"
+	"debug/elf"
+
+	"github.com/keepup/keepup/internal/elfobj"
+)
+
+// lineTakingFunctions take a source line number (__LINE__) as their second
+// or third argument, so a patch that only moves their callers in the file
+// changes an immediate operand of the callers' code.
+var lineTakingFunctions = map[string]bool{
+	"__warn_printk":             true,
+	"__might_sleep":             true,
+	"___might_sleep":            true,
+	"__might_resched":           true,
+	"__might_fault":             true,
+	"printk":                    true,
+	"_printk":                   true,
+	"lockdep_rcu_suspicious":    true,
+	"__btrfs_abort_transaction": true,
+	"__btrfs_handle_fs_error":   true,
+	"__btrfs_panic":             true,
+}
+
+// isLineNumberOnlyChange reports whether two functions whose sizes and
+// relocations are equal differ only in line numbers passed to
+// line-taking functions: every differing instruction loads an immediate
+// into the second or third argument register (mov $imm32, %esi or %edx),
+// and the next call it leads to is a line-taking function.
+//
+// NOTE: a changed constant that is not a line number but is passed the
+// same way to one of those functions, as printk("%d", 5) becoming
+// printk("%d", 6), is taken for a line number too.
+func isLineNumberOnlyChange(patched *object, fn *elfobj.Symbol, orig, patchedCode []byte) bool {
+	if len(orig) != len(patchedCode) {
+		return false
+	}
+	relocs := patched.relocsIn(fn)
+	found := false
+	for off := 0; off < len(orig); {
+		n := insnLength(orig[off:])
+		if n == 0 || insnLength(patchedCode[off:]) != n {
+			return false
+		}
+		if !bytes.Equal(orig[off:off+n], patchedCode[off:off+n]) {
+			if !isArgumentImmediateLoad(orig[off:off+n]) || !isArgumentImmediateLoad(patchedCode[off:off+n]) {
+				return false
+			}
+			if !leadsToLineTakingCall(patched, relocs, fn.Value+uint64(off+n)) {
+				return false
+			}
+			found = true
+		}
+		off += n
+	}
+	return found
+}
+
+// isArgumentImmediateLoad reports whether insn is mov $imm32 into %esi or
+// %edx, the second and third argument registers.
+func isArgumentImmediateLoad(insn []byte) bool {
+	return len(insn) == 5 && (insn[0] == 0xbe || insn[0] == 0xba)
+}
+
+// leadsToLineTakingCall reports whether the first relocation at or after
+// from, not counting the other arguments a line-taking call is passed,
+// refers to a line-taking function.
+func leadsToLineTakingCall(o *object, relocs []elfobj.Reloc, from uint64) bool {
+	for _, rel := range relocs {
+		if rel.Offset < from {
+			continue
+		}
+		target, _ := o.resolve(rel)
+		if target == nil {
+			return false
+		}
+		if isCallArgumentData(target) {
+			continue
+		}
+		return lineTakingFunctions[target.Name]
+	}
+	return false
+}
+
+// isCallArgumentData reports whether target is data that a WARN, printk
+// or might_sleep site passes or sets beside its line number: a string
+// literal, the function's name, or a flag that makes a warning print once.
+func isCallArgumentData(target *elfobj.Symbol) bool {
+	if target.Type == elf.STT_SECTION {
+		return target.Section != nil && (isStringSection(target.Section) || isWarnOnceSection(target.Section.Name))
+	}
+	base := target.Name
+	if m := numberedLocal.FindStringSubmatch(base); m != nil {
+		base = m[1]
+	}
+	switch base {
+	case "__warned", "__already_done", "__func__", "__print_once":
+		return true
+	}
+	return target.Section != nil && (isStringSection(target.Section) || isWarnOnceSection(target.Section.Name))
+}
+
+func isWarnOnceSection(name string) bool {
+	return name == ".data.once" || name == ".data..once" || name == ".data.unlikely" || name == ".data..unlikely"
+}

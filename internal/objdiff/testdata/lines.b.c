@@ -1,0 +1,16 @@
+#include "kernel.h"
+
+/* A comment moves slow's __might_sleep call down two lines. */
+
+int slow(int x)
+{
+	__might_sleep(__FILE__, __LINE__);
+	return x + 1;
+}
+
+int other(int x)
+{
+	consume(x);
+	record(__FILE__, 7);
+	return x;
+}
