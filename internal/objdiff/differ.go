@@ -91,7 +91,7 @@ func (d *differ) attachPatch(res *Result) error {
 }
 
 // correlate pairs each patched symbol with the original symbol of the same
-// key and type. Static locals that share a key, such as several "__key"
+// key and type, both defined or both undefined. Static locals that share a key, such as several "__key"
 // variables of one function, are paired in order when both builds have
 // the same number of them.
 func (d *differ) correlate() {
@@ -101,7 +101,7 @@ func (d *differ) correlate() {
 			continue
 		}
 		for i, y := range group {
-			if o := origGroup[i]; o.Type == y.Type {
+			if o := origGroup[i]; o.Type == y.Type && o.Defined() == y.Defined() {
 				d.match[y] = o
 			}
 		}
@@ -268,7 +268,7 @@ func onlyFunctionIn(o *object, fn *elfobj.Symbol) bool {
 // differs too and carries a fresh copy.
 func (d *differ) checkData() {
 	for y, o := range d.match {
-		if y.Type != elf.STT_OBJECT || !d.isPlainData(y.Section) || isPerSiteStatic(y) {
+		if y.Type != elf.STT_OBJECT || !y.Defined() || !d.isPlainData(y.Section) || isPerSiteStatic(y) {
 			continue
 		}
 		if !sameSymbol(d.orig, o, d.patched, y) {

@@ -94,6 +94,11 @@ var fieldSizes = map[string]int{
 	".kcfi_traps":      4,
 }
 
+// maxEntrySize bounds the entry size of a special section. The largest
+// entries in Linux 6.1 on x86-64 are far smaller (alt_instr is 12 bytes,
+// jump_entry 16), so a larger size comes from a corrupt header.
+const maxEntrySize = 256
+
 func entrySize(f *elfobj.File, s *elfobj.Section, sizes map[string]int) (int, error) {
 	size := sizes[s.Name]
 	if size == 0 {
@@ -104,6 +109,9 @@ func entrySize(f *elfobj.File, s *elfobj.Section, sizes map[string]int) (int, er
 	}
 	if size <= 0 {
 		return 0, fmt.Errorf("%s: special section %q: entry size unknown; give it as --entry-size %s=BYTES", f.Name, s.Name, s.Name)
+	}
+	if size > maxEntrySize {
+		return 0, fmt.Errorf("%s: special section %q: entry size %d is over the maximum of %d; give the right size as --entry-size %s=BYTES", f.Name, s.Name, size, maxEntrySize, s.Name)
 	}
 	if err := checkEntryLayout(f, s, size); err != nil {
 		return 0, fmt.Errorf("%s: special section %q: %w; give the right size as --entry-size %s=BYTES", f.Name, s.Name, err, s.Name)
