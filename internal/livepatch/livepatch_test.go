@@ -70,12 +70,25 @@ func mkdir(t *testing.T, dir string) {
 	}
 }
 
+// writeFile replaces path by a rename, as sysfs readers never see a file
+// half-written, so concurrent reads in the code under test see the old or
+// the new content.
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	mkdir(t, filepath.Dir(path))
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	if err := replaceFile(path, content); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func replaceFile(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func boolText(b bool) string {
@@ -126,12 +139,15 @@ func (p *progressLog) text() string {
 	return strings.Join(p.lines, "\n")
 }
 
-// finishAfter sets the patch's transition to 0 after delay.
-func finishAfter(t *testing.T, s *system, name string, delay time.Duration) {
+// finishWhen sets the patch's transition to 0 once ready returns true, or
+// after five seconds.
+func finishWhen(t *testing.T, s *system, name string, ready func() bool) {
 	go func() {
-		time.Sleep(delay)
+		for deadline := time.Now().Add(5 * time.Second); !ready() && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		path := filepath.Join(s.patchDir(name), attrTransition)
-		if err := os.WriteFile(path, []byte("0\n"), 0o644); err != nil {
+		if err := replaceFile(path, "0\n"); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -139,14 +155,14 @@ func finishAfter(t *testing.T, s *system, name string, delay time.Duration) {
 
 func TestApplyWaitsForTransition(t *testing.T) {
 	s, kernel := newFakeSystem(t)
+	var progress progressLog
 	kernel.onLoad = func(*os.File) error {
 		writePatch(t, s, "klp_cmdline", true, true)
 		writeTask(t, s, 1, 1, patchStatePatched, "init", "")
 		writeTask(t, s, 40, 41, patchStateUnpatched, "worker", "")
-		finishAfter(t, s, "klp_cmdline", 100*time.Millisecond)
+		finishWhen(t, s, "klp_cmdline", func() bool { return strings.Contains(progress.text(), "tasks not yet patched") })
 		return nil
 	}
-	var progress progressLog
 
 	patch, err := s.apply(context.Background(), fixtureModule, Options{Timeout: 5 * time.Second, Progress: progress.add})
 	if err != nil {
