@@ -517,3 +517,14 @@ func TestRevertTimeoutNamesPatchedTasks(t *testing.T) {
 		t.Errorf("enabled = %q, want 0 written", data)
 	}
 }
+
+func TestRevertAcceptsDashedName(t *testing.T) {
+	s, _ := newFakeSystem(t)
+	writePatch(t, s, "livepatch_fix", true, false)
+	disableOnWrite(t, s, "livepatch_fix")
+
+	err := s.revert(context.Background(), "livepatch-fix", Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("revert livepatch-fix: %v", err)
+	}
+}

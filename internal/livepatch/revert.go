@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,7 @@ func (s *system) revert(ctx context.Context, name string, opts Options) error {
 	if err := s.checkLivepatch(); err != nil {
 		return err
 	}
+	name = moduleName(name)
 
 	patch, err := s.readPatch(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -120,4 +122,11 @@ func (s *system) unload(ctx context.Context, name string, timeout time.Duration)
 		case <-time.After(s.pollInterval):
 		}
 	}
+}
+
+// moduleName returns the kernel's spelling of a module name: the kernel
+// treats '-' and '_' in module names alike and lists them with '_', so
+// "livepatch-fix" names the patch livepatch_fix.
+func moduleName(name string) string {
+	return strings.ReplaceAll(name, "-", "_")
 }
