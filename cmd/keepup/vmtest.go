@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -84,10 +85,22 @@ func vmtestPatch(ctx context.Context, vf vmtestFlags, patch string, stdout, stde
 	}
 
 	printVMTest(stdout, result, kernel.Release, time.Since(start))
-	if err != nil {
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("patch test of %s interrupted: %w", patch, ctx.Err())
+	case err != nil && !reachedGuestSteps(result):
+		return fmt.Errorf("patch test of %s did not run: the guest never reached the first check (see the guest output above)", patch)
+	case err != nil:
 		return withExitCode(exitRejected, fmt.Errorf("patch test of %s failed: %d problems, listed above", patch, len(result.Failures)))
 	}
 	return nil
+}
+
+// reachedGuestSteps reports whether the guest ran at least the first
+// check, which tells a failed patch from a virtual machine that never got
+// going.
+func reachedGuestSteps(result *vmtest.Result) bool {
+	return len(result.Steps) > 0 && result.Steps[0].Finished
 }
 
 // guestKeepup returns the keepup binary to copy into the guest: path, or
@@ -128,15 +141,15 @@ func printVMTest(w io.Writer, result *vmtest.Result, release string, elapsed tim
 		fmt.Fprintln(w, "result: PASS")
 		return
 	}
-	fmt.Fprintln(w, "result: FAIL")
-	for _, failure := range result.Failures {
-		fmt.Fprintf(w, "  %s\n", failure)
-	}
 	fmt.Fprintln(w, "kernel log:")
 	printIndented(w, boot.KernelLog)
 	if !boot.Completed {
 		fmt.Fprintln(w, "guest output:")
 		printIndented(w, boot.Guest)
+	}
+	fmt.Fprintln(w, "result: FAIL")
+	for _, failure := range result.Failures {
+		fmt.Fprintf(w, "  %s\n", failure)
 	}
 }
 
@@ -154,7 +167,7 @@ func printStep(w io.Writer, step vmtest.StepResult) {
 }
 
 func printIndented(w io.Writer, text string) {
-	text = strings.TrimRight(text, "\n")
+	text = strings.TrimRight(printable(text), "\n")
 	if text == "" {
 		return
 	}
@@ -168,4 +181,14 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// terminalControl matches escape sequences that the guest's firmware and
+// console write, which would reset or clear the user's terminal.
+var terminalControl = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|[^\[])|[\x00-\x08\x0b-\x1f\x7f]`)
+
+// printable removes terminal escape sequences and control characters
+// other than tab and newline from guest output.
+func printable(text string) string {
+	return terminalControl.ReplaceAllString(text, "")
 }

@@ -29,7 +29,7 @@ func (m *Modinfo) Release() string {
 func ReadModinfo(path string) (*Modinfo, error) {
 	f, err := elf.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read module %s: %w", path, err)
+		return nil, fmt.Errorf("read module %s: not a kernel module (%w)", path, err)
 	}
 	defer f.Close()
 

@@ -101,9 +101,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.Release() != cfg.Kernel.Release {
-		progress(cfg, "patch %s is built for %s, not %s: keepup apply in the guest will reject it", cfg.Patch, info.Release(), cfg.Kernel.Release)
-	}
 
 	boot, bootErr := Boot(ctx, BootConfig{
 		Image:    cfg.Kernel.Image,
@@ -146,6 +143,12 @@ func checkConfig(cfg Config) (*livepatch.Modinfo, error) {
 	}
 	if !validStepName(info.Name) {
 		return nil, fmt.Errorf("vmtest: patch module %s has an invalid name %q", cfg.Patch, info.Name)
+	}
+	if !info.Livepatch {
+		return nil, fmt.Errorf("vmtest: module %s is not a live patch: its .modinfo lacks livepatch=Y; build one with keepup build", cfg.Patch)
+	}
+	if info.Release() != cfg.Kernel.Release {
+		return nil, fmt.Errorf("vmtest: patch %s is built for kernel %s, not %s: build it with keepup build --kernel %s", cfg.Patch, info.Release(), cfg.Kernel.Release, cfg.Kernel.Release)
 	}
 	return info, nil
 }
