@@ -17,6 +17,13 @@ import (
 // offset, a string literal's text, or an anonymous section's name and
 // contents.
 func (o *object) refKey(rel elfobj.Reloc) string {
+	return o.refKeyDepth(rel, 0)
+}
+
+// refKeyDepth is refKey for a relocation found depth steps inside the
+// contents of per-site statics. Only the first step compares a static's
+// contents, so that statics that point at each other end the walk.
+func (o *object) refKeyDepth(rel elfobj.Reloc, depth int) string {
 	target, off := o.resolve(rel)
 	if target == nil {
 		return "none"
@@ -28,8 +35,8 @@ func (o *object) refKey(rel elfobj.Reloc) string {
 		// section or a local label in it such as clang's ".L.str.3".
 		at := int64(target.Value) + off + int64(pcBias(rel.Type))
 		return fmt.Sprintf("str:%q%+d", stringAt(s, at), pcBias(rel.Type))
-	case isPerSiteStatic(target) && target.Section != nil:
-		return fmt.Sprintf("site:%s%+d#%x", o.key[target], off, hashBytes(symbolBytes(target)))
+	case isPerSiteStatic(target) && target.Section != nil && depth == 0:
+		return fmt.Sprintf("site:%s%+d#%x", o.key[target], off, o.siteHash(target))
 	case target.Type != elf.STT_SECTION:
 		k := o.key[target]
 		if k == "" {
@@ -56,8 +63,9 @@ func isAltinstrAux(s *elfobj.Section) bool { return s.Name == ".altinstr_aux" }
 // with the source location the sanitizer prints.
 func isUbsanData(s *elfobj.Section) bool { return strings.HasPrefix(s.Name, ".data..Lubsan_data") }
 
-// ubsanSourceLine is where the line and column of the source location lie
-// in UBSAN data: after the file name pointer, two 32-bit words.
+// ubsanSourceLine and ubsanSourceEnd bound the line and column of the
+// source location in UBSAN data: two 32-bit words after the file name
+// pointer.
 const ubsanSourceLine, ubsanSourceEnd = 8, 16
 
 // ubsanHash hashes UBSAN data without its line and column, so that a check
@@ -144,4 +152,15 @@ func sameRelocs(orig *object, a *elfobj.Symbol, patched *object, b *elfobj.Symbo
 		}
 	}
 	return true
+}
+
+// siteHash hashes a per-site static's bytes, without the source line
+// numbers it records, and what its relocations refer to.
+func (o *object) siteHash(y *elfobj.Symbol) uint64 {
+	h := fnv.New64a()
+	h.Write(withoutLineNumbers(y))
+	for _, rel := range o.relocsIn(y) {
+		fmt.Fprintf(h, "|%d:%d:%s", rel.Offset-y.Value, rel.Type, o.refKeyDepth(rel, 1))
+	}
+	return h.Sum64()
 }

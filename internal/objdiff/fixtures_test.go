@@ -16,6 +16,7 @@ var fixtureCases = []struct {
 	verdict             Verdict
 	functions           []string // KIND:NAME, sorted
 	lines               []string // report lines that must appear
+	carries             []string // sections the patch object must contain
 }{
 	{name: "line number only", orig: "lines.a", patched: "lines.b", verdict: NoChange},
 	{
@@ -34,6 +35,12 @@ var fixtureCases = []struct {
 	{
 		name: "lock class keys", orig: "keys.a", patched: "keys.b", verdict: Changed,
 		functions: []string{"changed:dev_init"},
+		carries:   []string{".bss.__key.1", ".bss.__key.2"},
+	},
+	{
+		name: "switch table of strings", orig: "switch.a", patched: "switch.b", verdict: Changed,
+		functions: []string{"changed:state_name"},
+		carries:   []string{".rodata.CSWTCH.1"},
 	},
 	{
 		name: "pointer to new function", orig: "newfunc.a", patched: "newfunc.b", verdict: Changed,
@@ -74,11 +81,42 @@ func TestDiffFixtures(t *testing.T) {
 					t.Errorf("report lacks %q:\n%s", line, report)
 				}
 			}
+			for _, name := range c.carries {
+				if res.Patch == nil || res.Patch.Section(name) == nil {
+					t.Errorf("patch object lacks section %s", name)
+				}
+			}
 			if res.Patch != nil {
 				if _, err := res.Patch.Bytes(); err != nil {
 					t.Errorf("write patch object: %v", err)
 				}
 			}
 		})
+	}
+}
+
+// linuxEntrySizes are the entry sizes of Linux 6.1 on x86-64.
+var linuxEntrySizes = map[string]int{"__jump_table": 16, "__ex_table": 12, ".altinstructions": 12}
+
+func TestDiffSpecialEntries(t *testing.T) {
+	res, err := Diff(openFixture(t, "specials.a"), openFixture(t, "specials.b"), Options{Object: "specials.b", EntrySizes: linuxEntrySizes})
+	if err != nil {
+		t.Fatalf("diff: %v", err)
+	}
+	if res.Verdict != Changed || len(res.Functions) != 1 || res.Functions[0].Name != "handle" {
+		t.Fatalf("verdict %s, want changed: handle\n%s", res.Verdict, strings.Join(res.Lines(), "\n"))
+	}
+	// handle has one entry in each table; untouched has its own jump
+	// label and lock prefix, which stay behind.
+	want := map[string]uint64{"__jump_table": 16, "__ex_table": 12, ".smp_locks": 4}
+	for name, size := range want {
+		s := res.Patch.Section(name)
+		if s == nil {
+			t.Errorf("patch object lacks section %s", name)
+			continue
+		}
+		if s.SectionSize() != size {
+			t.Errorf("section %s: %d bytes, want %d", name, s.SectionSize(), size)
+		}
 	}
 }

@@ -11,12 +11,16 @@ import (
 // FuzzDiff feeds the differ object pairs parsed from mutated fixtures: it
 // must return a result or an error, never panic or hang.
 func FuzzDiff(f *testing.F) {
+	pairs := [][2]string{{"specials.a", "specials.b"}}
 	for _, c := range fixtureCases {
-		orig, err := os.ReadFile(filepath.Join("testdata", c.orig+".o"))
+		pairs = append(pairs, [2]string{c.orig, c.patched})
+	}
+	for _, pair := range pairs {
+		orig, err := os.ReadFile(filepath.Join("testdata", pair[0]+".o"))
 		if err != nil {
 			f.Fatal(err)
 		}
-		patched, err := os.ReadFile(filepath.Join("testdata", c.patched+".o"))
+		patched, err := os.ReadFile(filepath.Join("testdata", pair[1]+".o"))
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -31,7 +35,7 @@ func FuzzDiff(f *testing.F) {
 		if err != nil {
 			return
 		}
-		res, err := Diff(orig, patched, Options{})
+		res, err := Diff(orig, patched, Options{EntrySizes: linuxEntrySizes})
 		if err != nil {
 			return
 		}

@@ -53,8 +53,10 @@ func indexObject(f *elfobj.File) *object {
 }
 
 // numberedLocal matches the compiler's numbering of static local variables
-// and other file-unique names, such as "blanks.39032" or "__key.12".
-var numberedLocal = regexp.MustCompile(`^(.+?)\.[0-9]+$`)
+// and other file-unique names, such as "blanks.39032" or "__key.12", and
+// the __COUNTER__ numbers of the kernel's __UNIQUE_ID() names, such as
+// "__UNIQUE_ID_ddebug412".
+var numberedLocal = regexp.MustCompile(`^(.+?)\.[0-9]+$|^(__UNIQUE_ID_.*?)[0-9]+$`)
 
 // cloneSuffix matches the numbers in the names of compiler clones, such as
 // "foo.isra.0" or "bar.constprop.3.cold".
@@ -85,14 +87,14 @@ func (o *object) baseKey(y *elfobj.Symbol) string {
 	if y.Bind != elf.STB_LOCAL || y.Type == elf.STT_FUNC {
 		return name
 	}
-	m := numberedLocal.FindStringSubmatch(name)
-	if m == nil {
+	base, ok := stripLocalNumber(name)
+	if !ok {
 		return name
 	}
 	if fn := o.owner[y]; fn != nil {
-		return m[1] + "@" + fn.Name
+		return base + "@" + fn.Name
 	}
-	return m[1] + ".N"
+	return base + ".N"
 }
 
 // findOwners records, for each local data symbol, the first function that
@@ -206,4 +208,17 @@ func stringAt(s *elfobj.Section, off int64) string {
 		return string(s.Data[off:])
 	}
 	return string(s.Data[off : off+int64(end)])
+}
+
+// stripLocalNumber returns name without the number the compiler or
+// __COUNTER__ added to it, and whether it had one.
+func stripLocalNumber(name string) (string, bool) {
+	m := numberedLocal.FindStringSubmatch(name)
+	switch {
+	case m == nil:
+		return name, false
+	case m[1] != "":
+		return m[1], true
+	}
+	return m[2], true
 }

@@ -10,7 +10,7 @@ package objdiff
 //     the patch and reported as ignored. They are usually a side effect,
 //     as a changed function inlined into init code, but a deliberate one,
 //     such as new setup that the new code relies on, is not applied
-//     either: the report line tells the patch author so.
+//     either. The report line warns the patch author.
 func (d *differ) settleInitChanges() {
 	if len(d.initDiffs) == 0 {
 		return

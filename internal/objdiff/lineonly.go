@@ -26,9 +26,9 @@ var lineTakingFunctions = map[string]bool{
 
 // isLineNumberOnlyChange reports whether two functions whose sizes and
 // relocations are equal differ only in line numbers passed to
-// line-taking functions: every differing instruction loads an immediate
-// into the second or third argument register (mov $imm32, %esi or %edx),
-// and the next call it leads to is a line-taking function.
+// line-taking functions. Every differing instruction must load an
+// immediate into the second or third argument register (mov $imm32, %esi
+// or %edx), and the next call after it must be to a line-taking function.
 //
 // NOTE: a changed constant that is not a line number but is passed the
 // same way to one of those functions, as printk("%d", 5) becoming
@@ -91,10 +91,7 @@ func isCallArgumentData(target *elfobj.Symbol) bool {
 	if target.Type == elf.STT_SECTION {
 		return target.Section != nil && (isStringSection(target.Section) || isWarnOnceSection(target.Section.Name))
 	}
-	base := target.Name
-	if m := numberedLocal.FindStringSubmatch(base); m != nil {
-		base = m[1]
-	}
+	base, _ := stripLocalNumber(target.Name)
 	switch base {
 	case "__warned", "__already_done", "__func__", "__print_once":
 		return true

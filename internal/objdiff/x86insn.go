@@ -1,14 +1,14 @@
 package objdiff
 
 // x86-64 instruction lengths, enough to walk the kernel's function code
-// one instruction at a time. The decoder knows the legacy, REX, VEX and
-// EVEX encodings of 64-bit mode; it does not check that an instruction is
-// valid beyond what its length needs.
+// one instruction at a time. The decoder handles the legacy, REX, VEX and
+// EVEX encodings of 64-bit mode. It checks an instruction's validity only
+// as far as its length needs.
 
 // Operand kinds of an opcode: whether a ModRM byte follows and how many
 // immediate bytes come after it.
 const (
-	opModRM   = 1 << iota // a ModRM byte, with SIB and displacement as it asks
+	opModRM   = 1 << iota // a ModRM byte, with the SIB byte and displacement it calls for
 	opImm8                // one immediate byte
 	opImm16               // two immediate bytes
 	opImmZ                // four immediate bytes, two with an operand-size prefix
