@@ -39,7 +39,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&bf.kernel, "kernel", "", "target kernel release, as uname -r prints it (required)")
 	fs.StringVar(&bf.cacheDir, "cache-dir", "", "cache for kernel packages and prepared trees (default: the user cache dir + /keepup)")
 	fs.StringVar(&bf.output, "o", "", "output module path (default: livepatch-NAME.ko in the current directory)")
-	fs.StringVar(&bf.name, "name", "", "patch name (default: the diff's file name without its extension)")
+	fs.StringVar(&bf.name, "name", "", "patch name; the module is livepatch-NAME (default: the diff's file name without its extension)")
 	fs.BoolVar(&bf.keepWork, "keep-work", false, "keep the scratch directory with the objects and module sources")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -101,22 +101,45 @@ func linkModule(ctx context.Context, k *target.Kernel, objs []klpmod.Object, nam
 	return klpmod.Build(ctx, objs, opts)
 }
 
-// moduleNames returns the module name and output path for a build.
+// moduleNames returns the module name and output path for a build, and
+// checks both before any work starts.
 func moduleNames(bf buildFlags, diffPath string) (string, string, error) {
 	base := bf.name
 	if base == "" {
 		base = strings.TrimSuffix(filepath.Base(diffPath), filepath.Ext(diffPath))
 	}
-	base = regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(base, "-")
-	name := "livepatch-" + strings.Trim(base, "-")
-	if len(name) > 55 {
-		return "", "", fmt.Errorf("patch name %q is too long for a module name; pass a shorter --name", base)
+	base = strings.Trim(regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(base, "-"), "-_")
+	if base == "" {
+		return "", "", fmt.Errorf("patch name %q has no letters or digits; pass --name NAME", bf.name)
+	}
+	name := "livepatch-" + base
+	if len(name) > maxModuleName {
+		return "", "", fmt.Errorf("patch name %q is too long: the module name livepatch-NAME may have at most %d characters; pass a shorter --name", base, maxModuleName)
 	}
 	output := bf.output
 	if output == "" {
 		output = name + ".ko"
 	}
+	if err := checkOutput(output); err != nil {
+		return "", "", err
+	}
 	return name, output, nil
+}
+
+// maxModuleName is the longest module name the kernel accepts
+// (MODULE_NAME_LEN less the terminating NUL).
+const maxModuleName = 55
+
+// checkOutput checks that the module can be written to path.
+func checkOutput(path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return fmt.Errorf("output %s is a directory; pass -o with a file name such as %s", path, filepath.Join(path, "livepatch-fix.ko"))
+	}
+	dir := filepath.Dir(path)
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("output directory %s does not exist; create it or pass another -o", dir)
+	}
+	return nil
 }
 
 // diffObjects compiles the files the diff changes and diffs each pair,

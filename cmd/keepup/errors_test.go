@@ -129,3 +129,29 @@ func TestBuildUsage(t *testing.T) {
 		t.Errorf("usage does not explain --kernel:\n%s", stderr)
 	}
 }
+
+func TestBuildOutputChecked(t *testing.T) {
+	dir := t.TempDir()
+	patch := examplePath(t, "cmdline", "cmdline.patch")
+	for _, c := range []struct{ output, want string }{
+		{filepath.Join(dir, "no-such-dir", "x.ko"), "does not exist"},
+		{dir, "is a directory"},
+	} {
+		_, stderr, status := runKeepup(t, dir, "build", "--kernel", "6.1.0-57-amd64", "-o", c.output, patch)
+		if status != exitError {
+			t.Errorf("-o %s: exit status %d, want %d", c.output, status, exitError)
+		}
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("-o %s: error does not say %q:\n%s", c.output, c.want, stderr)
+		}
+	}
+}
+
+func TestBuildNameWithoutLetters(t *testing.T) {
+	dir := t.TempDir()
+	_, stderr, status := runKeepup(t, dir, "build", "--kernel", "6.1.0-57-amd64", "--name", "---", examplePath(t, "cmdline", "cmdline.patch"))
+	if status != exitError || !strings.Contains(stderr, "--name") {
+		t.Errorf("exit status %d, stderr:\n%s", status, stderr)
+	}
+	assertEmptyDir(t, dir)
+}

@@ -101,7 +101,7 @@ func checkExists(p, sourceDir string) error {
 	full := filepath.Join(sourceDir, filepath.FromSlash(p))
 	real, err := filepath.EvalSymlinks(full)
 	if errors.Is(err, os.ErrNotExist) {
-		return unsupported(p, "not found in the kernel source %s", sourceDir)
+		return fmt.Errorf("%s: not found in the kernel source %s; check the path, and that the diff's paths start with a/ and b/ as git writes them", p, sourceDir)
 	}
 	if err != nil {
 		return fmt.Errorf("check %s: %w", p, err)

@@ -144,7 +144,6 @@ func TestCheckFiles(t *testing.T) {
 		{"a/fs/proc/internal.h", "b/fs/proc/internal.h", "header"},
 		{"a/arch/x86/entry/entry_64.S", "b/arch/x86/entry/entry_64.S", "assembly"},
 		{"a/fs/proc/Makefile", "b/fs/proc/Makefile", "only C source files"},
-		{"a/fs/proc/missing.c", "b/fs/proc/missing.c", "not found"},
 		{"a/../etc/x.c", "b/../etc/x.c", "not a clean path"},
 		{"a//etc/x.c", "b//etc/x.c", "not a path inside"},
 		{"a/fs/proc/link.c", "b/fs/proc/link.c", "outside the kernel source"},
@@ -168,6 +167,21 @@ func TestCheckFiles(t *testing.T) {
 		if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), supportedChanges) {
 			t.Errorf("%s -> %s: error %q does not say %q and what is supported", c.old, c.new, err, c.want)
 		}
+	}
+}
+
+func TestCheckFilesMissingFile(t *testing.T) {
+	src := t.TempDir()
+	d := &Diff{Files: []FileDiff{{OldName: "a/fs/proc/missing.c", NewName: "b/fs/proc/missing.c", Path: "fs/proc/missing.c"}}}
+	err := CheckFiles(d, src)
+	if err == nil {
+		t.Fatal("no error for a file missing from the source")
+	}
+	if errors.Is(err, ErrUnsupported) {
+		t.Errorf("error %v matches ErrUnsupported, but a wrong path is bad input, not an unsafe change", err)
+	}
+	if !strings.Contains(err.Error(), "not found") || !strings.Contains(err.Error(), "a/ and b/") {
+		t.Errorf("error %q does not say the file is missing and how paths must look", err)
 	}
 }
 
