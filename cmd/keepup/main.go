@@ -18,6 +18,8 @@ const (
 	exitError    = 1
 	exitRejected = 2
 	exitNoChange = 3
+
+	exitInterrupted = 130 // as shells report a command ended by SIGINT
 )
 
 // exitCodeError carries a specific exit status out of a subcommand.
@@ -57,6 +59,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "-h"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -69,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		err := c.run(ctx, args[1:], stdout, stderr)
+		if err != nil && ctx.Err() != nil {
+			fmt.Fprintf(stderr, "keepup: interrupted: %v\n", err)
+			return exitInterrupted
+		}
 		return report(err, stderr)
 	}
 	fmt.Fprintf(stderr, "keepup: unknown command %q; run 'keepup help' for the list\n", args[0])

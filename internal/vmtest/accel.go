@@ -45,7 +45,7 @@ func resolveAccel(ctx context.Context, accel, qemu, image, busybox string, progr
 		progress("KVM works: using kvm")
 		return AccelKVM, nil
 	}
-	progress("KVM does not boot this kernel here: using tcg")
+	progress("KVM does not boot this kernel here (the trial boot did not reach user space): using tcg; pass --accel tcg to skip the trial")
 	return AccelTCG, nil
 }
 
