@@ -2,6 +2,7 @@ package objdiff
 
 import (
 	"debug/elf"
+	"fmt"
 	"strings"
 
 	"github.com/keepup/keepup/internal/elfobj"
@@ -50,6 +51,7 @@ func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
 
 func (d *differ) run() (*Result, error) {
 	d.correlate()
+	d.correlateStaticsByUsers()
 	d.findChangedFunctions()
 	d.settleInitChanges()
 	d.checkData()
@@ -81,7 +83,7 @@ func (d *differ) run() (*Result, error) {
 func (d *differ) attachPatch(res *Result) error {
 	patch, symbols, err := d.emit()
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: build patch object: %w", d.opts.Object, err)
 	}
 	res.Patch = patch
 	for i := range res.Functions {

@@ -38,6 +38,10 @@ var fixtureCases = []struct {
 		carries:   []string{".bss.__key.1", ".bss.__key.2"},
 	},
 	{
+		name: "static whose first user changed", orig: "owner.a", patched: "owner.b", verdict: Changed,
+		functions: []string{"changed:first"},
+	},
+	{
 		name: "switch table of strings", orig: "switch.a", patched: "switch.b", verdict: Changed,
 		functions: []string{"changed:state_name"},
 		carries:   []string{".rodata.CSWTCH.1"},

@@ -17,8 +17,9 @@ type object struct {
 	defined  map[*elfobj.Section][]*elfobj.Symbol // named symbols of each section, by address
 	byKey    map[string]*elfobj.Symbol            // correlation key -> symbol
 	key      map[*elfobj.Symbol]string
-	groups   map[string][]*elfobj.Symbol       // symbols by key, in symbol table order
-	owner    map[*elfobj.Symbol]*elfobj.Symbol // static local variable -> function that uses it
+	groups   map[string][]*elfobj.Symbol         // symbols by key, in symbol table order
+	owner    map[*elfobj.Symbol]*elfobj.Symbol   // static local variable -> first function that uses it
+	users    map[*elfobj.Symbol][]*elfobj.Symbol // static local variable -> functions that use it
 	children map[*elfobj.Symbol][]*elfobj.Symbol
 }
 
@@ -31,6 +32,7 @@ func indexObject(f *elfobj.File) *object {
 		key:      map[*elfobj.Symbol]string{},
 		groups:   map[string][]*elfobj.Symbol{},
 		owner:    map[*elfobj.Symbol]*elfobj.Symbol{},
+		users:    map[*elfobj.Symbol][]*elfobj.Symbol{},
 		children: map[*elfobj.Symbol][]*elfobj.Symbol{},
 	}
 	for _, s := range f.Sections {
@@ -92,13 +94,13 @@ func (o *object) baseKey(y *elfobj.Symbol) string {
 		return name
 	}
 	if fn := o.owner[y]; fn != nil {
-		return base + "@" + fn.Name
+		return base + "@" + cloneSuffix.ReplaceAllString(fn.Name, ".$1.N")
 	}
 	return base + ".N"
 }
 
-// findOwners records, for each local data symbol, the first function that
-// references it.
+// findOwners records, for each local data symbol, the functions that
+// reference it, and the first of them as its owner.
 func (o *object) findOwners() {
 	for _, fn := range o.functions() {
 		rs := o.relocs[fn.Section]
@@ -115,6 +117,9 @@ func (o *object) findOwners() {
 			}
 			if o.owner[target] == nil {
 				o.owner[target] = fn
+			}
+			if users := o.users[target]; len(users) == 0 || users[len(users)-1] != fn {
+				o.users[target] = append(users, fn)
 			}
 		}
 	}

@@ -88,6 +88,8 @@ func (d *differ) follow(rel elfobj.Reloc) {
 		return
 	case d.ambiguous(target):
 		d.reject(target.Name, "static variable cannot be matched with the running kernel's copy: several variables of the file share its name")
+	case d.hasUnpairedNamesake(target):
+		d.reject(target.Name, "static variable cannot be matched with the running kernel's copy: a variable of that name in the original build is used by other functions")
 	default:
 		d.add(s)
 	}
