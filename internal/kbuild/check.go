@@ -80,7 +80,7 @@ func checkKind(f FileDiff) error {
 	case ".S", ".s":
 		return unsupported(f.Path, "changes to assembly files are not supported")
 	default:
-		return unsupported(f.Path, "only C source files can be patched, not build files, Kconfig or documentation")
+		return unsupported(f.Path, "only C source files can be patched, not build files or Kconfig")
 	}
 }
 

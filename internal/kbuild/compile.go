@@ -49,6 +49,15 @@ func Compile(ctx context.Context, k *target.Kernel, diff []byte, opts Options) (
 
 // CompileDiff is Compile for a diff that is already parsed.
 func CompileDiff(ctx context.Context, k *target.Kernel, d *Diff, opts Options) ([]Pair, error) {
+	d, docs := d.WithoutDocumentation()
+	for _, path := range docs {
+		if opts.Progress != nil {
+			opts.Progress("ignoring documentation change to " + path)
+		}
+	}
+	if len(d.Files) == 0 {
+		return nil, unsupported("", "the diff changes only documentation")
+	}
 	if err := CheckFiles(d, k.SourceDir); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,34 @@ func (d *Diff) Paths() []string {
 	return paths
 }
 
+// WithoutDocumentation returns d without its changes to documentation,
+// which does not reach the kernel's code, and the paths it left out:
+// files under Documentation/ and text files such as .rst, .txt and .md.
+func (d *Diff) WithoutDocumentation() (*Diff, []string) {
+	kept := &Diff{}
+	var docs []string
+	for _, f := range d.Files {
+		if isDocumentation(f.Path) {
+			docs = append(docs, f.Path)
+			continue
+		}
+		kept.Files = append(kept.Files, f)
+	}
+	return kept, docs
+}
+
+func isDocumentation(path string) bool {
+	if strings.HasPrefix(path, "Documentation/") {
+		return true
+	}
+	for _, ext := range []string{".rst", ".txt", ".md"} {
+		if strings.HasSuffix(path, ext) {
+			return true
+		}
+	}
+	return false
+}
+
 // String formats the hunk as it appears in a diff.
 func (h Hunk) String() string {
 	var b strings.Builder

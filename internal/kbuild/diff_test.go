@@ -286,3 +286,18 @@ func FuzzParseDiff(f *testing.F) {
 		}
 	})
 }
+
+func TestWithoutDocumentation(t *testing.T) {
+	d := &Diff{Files: []FileDiff{
+		{Path: "fs/proc/cmdline.c"},
+		{Path: "Documentation/filesystems/proc.rst"},
+		{Path: "tools/README.txt"},
+	}}
+	kept, docs := d.WithoutDocumentation()
+	if got := kept.Paths(); len(got) != 1 || got[0] != "fs/proc/cmdline.c" {
+		t.Errorf("kept %v, want only fs/proc/cmdline.c", got)
+	}
+	if len(docs) != 2 || docs[0] != "Documentation/filesystems/proc.rst" || docs[1] != "tools/README.txt" {
+		t.Errorf("documentation %v, want the .rst and .txt files", docs)
+	}
+}
