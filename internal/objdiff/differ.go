@@ -93,9 +93,9 @@ func (d *differ) attachPatch(res *Result) error {
 }
 
 // correlate pairs each patched symbol with the original symbol of the same
-// key and type, both defined or both undefined. Static locals that share a key, such as several "__key"
-// variables of one function, are paired in order when both builds have
-// the same number of them.
+// key and type, both defined or both undefined. Static locals that share a
+// key, such as several "__key" variables of one function, are paired in
+// order when both builds have the same number of them.
 func (d *differ) correlate() {
 	for k, group := range d.patched.groups {
 		origGroup := d.orig.groups[k]

@@ -2,6 +2,14 @@
 // after a fix, decides which functions a live patch must replace or add,
 // and extracts them with everything they need into a patch object.
 //
+// A function counts as changed when its code or what its relocations refer
+// to differs, except for differences taken to leave its behaviour alone:
+// line numbers passed to WARN, printk and might_sleep sites (a heuristic,
+// see isLineNumberOnlyChange), the source locations in UBSAN data, and
+// where it jumps into .altinstr_aux. Changes
+// confined to __init code are rejected, and __init changes beside other
+// changes are left out and reported as ignored.
+//
 // References from the patch object to code and data it does not carry are
 // left as undefined symbols named as in the original object: a global stays
 // global, and a static symbol stays local, so the module emitter can
