@@ -98,19 +98,22 @@ func normalizeSection(name string) string {
 	return numberInName.ReplaceAllString(cloneSuffix.ReplaceAllString(name, ".$1.N"), ".N")
 }
 
-// relocsIn returns the relocations that apply inside symbol y.
+// relocsIn returns the relocations that apply inside symbol y, by offset.
+// The result is cached, and callers must not modify it.
 func (o *object) relocsIn(y *elfobj.Symbol) []elfobj.Reloc {
-	rs := o.relocs[y.Section]
-	if rs == nil {
-		return nil
+	if out, ok := o.symbolRelocs[y]; ok {
+		return out
 	}
 	var out []elfobj.Reloc
-	for _, rel := range rs.Relocs {
-		if rel.Offset >= y.Value && rel.Offset < y.Value+max(y.Size, 1) {
-			out = append(out, rel)
+	if rs := o.relocs[y.Section]; rs != nil {
+		for _, rel := range rs.Relocs {
+			if rel.Offset >= y.Value && rel.Offset-y.Value < max(y.Size, 1) {
+				out = append(out, rel)
+			}
 		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	o.symbolRelocs[y] = out
 	return out
 }
 

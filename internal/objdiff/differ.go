@@ -21,6 +21,7 @@ type differ struct {
 	ignored    []Ignored
 	include    map[*elfobj.Section]bool // patched sections the patch carries
 	queue      []*elfobj.Section
+	refs       *referrerIndex // built on first use
 	specials   []*special
 	rejections []Rejection
 }
@@ -207,26 +208,13 @@ func (d *differ) replaceThroughCallers(fn, orig *elfobj.Symbol) {
 // referrers returns the functions of the patched object that reference
 // fn, or the name of a data section that holds its address.
 func (d *differ) referrers(fn *elfobj.Symbol) ([]*elfobj.Symbol, string) {
-	var callers []*elfobj.Symbol
-	for _, caller := range d.patched.functions() {
-		for _, rel := range d.patched.relocsIn(caller) {
-			if target, _ := d.patched.resolve(rel); target == fn && caller != fn {
-				callers = append(callers, caller)
-				break
-			}
-		}
+	if d.refs == nil {
+		d.refs = d.indexReferrers()
 	}
-	for target, rs := range d.patched.relocs {
-		if hasFlag(target.Flags, elf.SHF_EXECINSTR) || !hasFlag(target.Flags, elf.SHF_ALLOC) || d.specialFor(target) != nil || isDropped(target.Name) {
-			continue
-		}
-		for _, rel := range rs.Relocs {
-			if t, _ := d.patched.resolve(rel); t == fn {
-				return nil, target.Name
-			}
-		}
+	if s := d.refs.storedIn[fn]; s != "" {
+		return nil, s
 	}
-	return callers, ""
+	return d.refs.callers[fn], ""
 }
 
 func (d *differ) reject(symbol, reason string) {

@@ -42,6 +42,11 @@ var fixtureCases = []struct {
 		functions: []string{"changed:first"},
 	},
 	{
+		name: "untraced function through callers", orig: "notrace.a", patched: "notrace.b", verdict: Changed,
+		functions: []string{"changed:area", "changed:volume"},
+		carries:   []string{".text.scale"},
+	},
+	{
 		name: "switch table of strings", orig: "switch.a", patched: "switch.b", verdict: Changed,
 		functions: []string{"changed:state_name"},
 		carries:   []string{".rodata.CSWTCH.1"},

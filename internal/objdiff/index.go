@@ -21,6 +21,8 @@ type object struct {
 	owner    map[*elfobj.Symbol]*elfobj.Symbol   // static local variable -> first function that uses it
 	users    map[*elfobj.Symbol][]*elfobj.Symbol // static local variable -> functions that use it
 	children map[*elfobj.Symbol][]*elfobj.Symbol
+
+	symbolRelocs map[*elfobj.Symbol][]elfobj.Reloc // cache of relocsIn
 }
 
 func indexObject(f *elfobj.File) *object {
@@ -34,6 +36,8 @@ func indexObject(f *elfobj.File) *object {
 		owner:    map[*elfobj.Symbol]*elfobj.Symbol{},
 		users:    map[*elfobj.Symbol][]*elfobj.Symbol{},
 		children: map[*elfobj.Symbol][]*elfobj.Symbol{},
+
+		symbolRelocs: map[*elfobj.Symbol][]elfobj.Reloc{},
 	}
 	for _, s := range f.Sections {
 		if s.Type == elf.SHT_RELA && s.Info != nil {
