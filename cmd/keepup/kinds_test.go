@@ -1,0 +1,122 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keepup/keepup/internal/target/targettest"
+)
+
+// Each kind is one sort of change that real kernel fixes contain, written
+// as a small patch against Debian's 6.1.192 source under
+// testdata/kinds/KIND/KIND.patch. The test builds it with keepup build,
+// compares the whole report with the lines expected from reading the
+// disassembly of both objects, and, for a kind that builds a module,
+// proves it in the booted kernel with testdata/kinds/KIND/check.sh.
+
+// kindCase is one kind of change and the outcome keepup must give for it.
+type kindCase struct {
+	name   string
+	status int      // exit status of keepup build
+	report []string // every report line, in order, without the final "wrote" line
+	stderr string   // text standard error must contain, for a build that fails
+	// klpSymbols are livepatch symbols the module must carry, such as the
+	// running kernel's copy of a static variable.
+	klpSymbols []string
+	// skip, when set, is the NOTE stating what keepup gets wrong for the
+	// kind. The case is kept with the outcome that is right.
+	skip string
+}
+
+var kinds = []kindCase{
+	{
+		// drop_caches_sysctl_handler reads and sets "static int stfu",
+		// which GCC names stfu.0. The patch must bind to the running
+		// kernel's copy, and the check proves it by observing the value an
+		// unpatched write left. GCC also splits the handler's pr_info path
+		// into drop_caches_sysctl_handler.cold, which the patch carries.
+		name:       "static-local",
+		report:     []string{"fs/drop_caches.o: changed: drop_caches_sysctl_handler"},
+		klpSymbols: []string{".klp.sym.vmlinux.stfu.0,0"},
+	},
+	{
+		// GCC builds snmp_seq_show_ipstats only as the clone
+		// snmp_seq_show_ipstats.constprop.0.isra.0, and the patch replaces
+		// the clone by that name. Its caller snmp_seq_show is unchanged.
+		name:   "clone",
+		report: []string{"net/ipv4/proc.o: changed: snmp_seq_show_ipstats.constprop.0.isra.0"},
+	},
+}
+
+func TestKinds(t *testing.T) {
+	for _, kc := range kinds {
+		t.Run(kc.name, func(t *testing.T) {
+			if kc.skip != "" {
+				t.Skip("NOTE: " + kc.skip)
+			}
+			dir, stdout := buildKind(t, kc)
+			if kc.status != 0 {
+				return
+			}
+			module := filepath.Join(dir, "livepatch-"+kc.name+".ko")
+			checkModinfo(t, module)
+			checkKlpSymbols(t, module, kc.klpSymbols)
+			proveKind(t, kc, dir, module, stdout)
+		})
+	}
+}
+
+// buildKind runs keepup build on the kind's patch, checks the exit status
+// and the report, and returns the directory it ran in and its output.
+func buildKind(t *testing.T, kc kindCase) (string, string) {
+	t.Helper()
+	k := targettest.Kernel(t)
+	dir := t.TempDir()
+	args := append([]string{"build", "--kernel", k.Release}, cacheArgs()...)
+	args = append(args, kindPath(t, kc.name, kc.name+".patch"))
+	stdout, stderr, status := runKeepup(t, dir, args...)
+	if status != kc.status {
+		t.Fatalf("keepup build exited %d, want %d\n%s%s", status, kc.status, stdout, stderr)
+	}
+	want := strings.Join(kc.report, "\n") + "\n"
+	if kc.status == 0 {
+		want += "wrote livepatch-" + kc.name + ".ko\n"
+	}
+	if stdout != want {
+		t.Errorf("report:\n%s\nwant:\n%s", stdout, want)
+	}
+	if kc.stderr != "" && !strings.Contains(stderr, kc.stderr) {
+		t.Errorf("stderr lacks %q:\n%s", kc.stderr, stderr)
+	}
+	if kc.status != 0 {
+		assertEmptyDir(t, dir)
+	}
+	return dir, stdout
+}
+
+// proveKind runs keepup vmtest on the module with the kind's check script.
+func proveKind(t *testing.T, kc kindCase, dir, module, buildOutput string) {
+	t.Helper()
+	args := append([]string{"vmtest", "--kernel", targettest.Kernel(t).Release, "--accel", "tcg"}, cacheArgs()...)
+	args = append(args, module, "--check", kindPath(t, kc.name, "check.sh"))
+	stdout, stderr, status := runKeepup(t, dir, args...)
+	if status != 0 {
+		t.Fatalf("keepup vmtest exited %d\nbuild:\n%s\nvmtest:\n%s%s", status, buildOutput, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "result: PASS") {
+		t.Errorf("vmtest output lacks a pass:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "kernel log: clean") {
+		t.Errorf("vmtest output lacks a clean kernel log:\n%s", stdout)
+	}
+}
+
+func kindPath(t *testing.T, kind, file string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("testdata", "kinds", kind, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
