@@ -17,7 +17,7 @@ type differ struct {
 	untraced   map[*elfobj.Symbol]bool           // changed functions replaced through their callers
 	added      map[*elfobj.Symbol]bool           // patched functions the original lacks
 	initDiffs  map[*elfobj.Symbol]bool           // changed or new __init functions
-	marked     map[*elfobj.Symbol]bool           // functions the source asks to leave out
+	marked     map[*elfobj.Symbol]bool           // functions the source marks to be left out
 	ignored    []Ignored
 	include    map[*elfobj.Section]bool // patched sections the patch carries
 	queue      []*elfobj.Section
@@ -127,7 +127,7 @@ func (d *differ) findChangedFunctions() {
 		}
 		o := d.match[fn]
 		switch {
-		case isInitSection(fn.Section.Name) && (o == nil || !sameFunction(d.orig, o, d.patched, fn)):
+		case isFreedInitSection(fn.Section.Name) && (o == nil || !sameFunction(d.orig, o, d.patched, fn)):
 			d.initDiffs[fn] = true
 		case d.marked[fn] && (o == nil || !sameFunction(d.orig, o, d.patched, fn)):
 			d.ignored = append(d.ignored, Ignored{Symbol: fn.Name, Reason: "the source marks it to be left out of the patch (" + ignoreFunctionsSection + ")"})
@@ -167,12 +167,14 @@ func (d *differ) markChanged(fn, orig *elfobj.Symbol) {
 	if d.changed[fn] {
 		return
 	}
-	if isInitSection(fn.Section.Name) {
+	if isFreedInitSection(fn.Section.Name) {
 		d.initDiffs[fn] = true
 		return
 	}
 	d.changed[fn] = true
 	switch {
+	case isMeminitSection(fn.Section.Name):
+		d.reject(fn.Name, "change to __meminit code, which is notrace and, depending on the kernel configuration, freed after boot or kept for memory hotplug; it cannot be live patched")
 	case !hasFlag(fn.Section.Flags, elf.SHF_EXECINSTR):
 		d.reject(fn.Name, "function is not in an executable section")
 	case !hasFtraceHook(d.orig, orig):
@@ -222,8 +224,18 @@ func (d *differ) reject(symbol, reason string) {
 }
 
 func isInitSection(name string) bool {
-	return strings.HasPrefix(name, ".init.") || strings.HasPrefix(name, ".head.text") || strings.HasPrefix(name, ".meminit.")
+	return isFreedInitSection(name) || isMeminitSection(name)
 }
+
+// isFreedInitSection reports whether name is a section of init code or
+// data that the kernel frees after boot.
+func isFreedInitSection(name string) bool {
+	return strings.HasPrefix(name, ".init.") || strings.HasPrefix(name, ".head.text")
+}
+
+// isMeminitSection reports whether name is a __meminit section, which the
+// kernel keeps when memory hotplug is configured and frees otherwise.
+func isMeminitSection(name string) bool { return strings.HasPrefix(name, ".meminit.") }
 
 func hasFlag(f elf.SectionFlag, bit elf.SectionFlag) bool { return f&bit != 0 }
 

@@ -33,6 +33,11 @@ var fixtureCases = []struct {
 		lines:     []string{"init-and-runtime.b: ignored: setup: change to __init code"},
 	},
 	{
+		name: "meminit code", orig: "meminit.a", patched: "meminit.b", verdict: Rejected,
+		functions: []string{"changed:online_range"},
+		lines:     []string{"meminit.b: rejected: online_range: change to __meminit code"},
+	},
+	{
 		name: "lock class keys", orig: "keys.a", patched: "keys.b", verdict: Changed,
 		functions: []string{"changed:dev_init"},
 		carries:   []string{".bss.__key.1", ".bss.__key.2"},

@@ -88,15 +88,17 @@ func leadsToLineTakingCall(o *object, relocs []elfobj.Reloc, from uint64) bool {
 // or might_sleep site passes or sets beside its line number: a string
 // literal, the function's name, or a flag that makes a warning print once.
 func isCallArgumentData(target *elfobj.Symbol) bool {
-	if target.Type == elf.STT_SECTION {
-		return target.Section != nil && (isStringSection(target.Section) || isWarnOnceSection(target.Section.Name))
+	if s := target.Section; s != nil && (isStringSection(s) || isWarnOnceSection(s.Name)) {
+		return true
 	}
-	base, _ := stripLocalNumber(target.Name)
-	switch base {
+	if target.Type == elf.STT_SECTION {
+		return false
+	}
+	switch staticBaseName(target.Name) {
 	case "__warned", "__already_done", "__func__", "__print_once":
 		return true
 	}
-	return target.Section != nil && (isStringSection(target.Section) || isWarnOnceSection(target.Section.Name))
+	return false
 }
 
 func isWarnOnceSection(name string) bool {
