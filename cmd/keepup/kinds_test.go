@@ -47,6 +47,34 @@ var kinds = []kindCase{
 		name:   "clone",
 		report: []string{"net/ipv4/proc.o: changed: snmp_seq_show_ipstats.constprop.0.isra.0"},
 	},
+	{
+		// Two more comment lines above task_work_add move its
+		// WARN_ON_ONCE from line 70 to 73, which changes only the line in
+		// its __bug_table entry.
+		name:   "line-only",
+		status: exitNoChange,
+		report: []string{"kernel/task_work.o: no-change"},
+		stderr: "no functional change",
+	},
+	{
+		// The patched show_enabled adds a static_branch_unlikely on
+		// lru_gen_caps[LRU_GEN_CORE], a static key array of mm/vmscan.c.
+		// The module's __jump_table entries reach the running kernel's key
+		// through livepatch relocations, which the module loader applies
+		// before it registers the jump labels.
+		name:       "static-key",
+		report:     []string{"mm/vmscan.o: changed: show_enabled"},
+		klpSymbols: []string{".klp.sym.vmlinux.lru_gen_caps,0"},
+	},
+	{
+		// The patched loadavg_proc_show calls cond_resched(), which under
+		// PREEMPT_DYNAMIC is the inline static call site of cond_resched,
+		// so the module has a .static_call_sites entry keyed on the
+		// running kernel's __SCK__cond_resched.
+		name:       "static-call",
+		report:     []string{"fs/proc/loadavg.o: changed: loadavg_proc_show"},
+		klpSymbols: []string{".klp.sym.vmlinux.__SCK__cond_resched,0"},
+	},
 }
 
 func TestKinds(t *testing.T) {
