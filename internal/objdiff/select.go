@@ -2,6 +2,7 @@ package objdiff
 
 import (
 	"debug/elf"
+	"strings"
 
 	"github.com/keepup/keepup/internal/elfobj"
 )
@@ -74,7 +75,7 @@ func (d *differ) follow(rel elfobj.Reloc) {
 	switch {
 	case d.specialFor(s) != nil || isDropped(s.Name):
 		return
-	case target.Type == elf.STT_SECTION:
+	case target.Type == elf.STT_SECTION || isAssemblerLabel(target) || isStringSection(s):
 		d.add(s)
 	case target.Type == elf.STT_FUNC:
 		// A split part such as foo.cold jumps back into its parent, so
@@ -93,6 +94,13 @@ func (d *differ) follow(rel elfobj.Reloc) {
 	default:
 		d.add(s)
 	}
+}
+
+// isAssemblerLabel reports whether y is a label the assembler kept, such
+// as ".LC0" for a constant or a string literal. Such labels name anonymous
+// data, and the kernel's symbol table never lists them.
+func isAssemblerLabel(y *elfobj.Symbol) bool {
+	return y.Bind == elf.STB_LOCAL && strings.HasPrefix(y.Name, ".L")
 }
 
 // ambiguous reports whether target has no correlation because its key is
