@@ -153,10 +153,14 @@ func diffObjects(ctx context.Context, k *target.Kernel, diff []byte, work string
 	if err != nil {
 		return nil, err
 	}
+	sizes, err := kbuild.EntrySizes(ctx, k, kbuild.Options{WorkDir: filepath.Join(work, "sizes"), Progress: logf})
+	if err != nil {
+		return nil, err
+	}
 	var objs []klpmod.Object
 	var rejected []string
 	for _, p := range pairs {
-		obj, res, err := diffPair(p, k.SpecialEntrySizes())
+		obj, res, err := diffPair(p, sizes)
 		if err != nil {
 			return nil, err
 		}

@@ -257,3 +257,22 @@ func TestCompileHunkMismatch(t *testing.T) {
 		t.Errorf("HunkError.File = %q", he.File)
 	}
 }
+
+func TestEntrySizesFromKernel(t *testing.T) {
+	k := targettest.Kernel(t)
+	sizes, err := EntrySizes(context.Background(), k, Options{WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sizes Debian's 6.1 x86-64 build gives these structures, as
+	// pahole reads them from its debug information.
+	want := map[string]int{
+		"__bug_table": 12, "__ex_table": 12, ".altinstructions": 12, "__jump_table": 16,
+		".orc_unwind": 6, ".static_call_sites": 8, ".parainstructions": 16,
+	}
+	for name, n := range want {
+		if sizes[name] != n {
+			t.Errorf("entry size of %s = %d, want %d", name, sizes[name], n)
+		}
+	}
+}
