@@ -75,6 +75,34 @@ var kinds = []kindCase{
 		report:     []string{"fs/proc/loadavg.o: changed: loadavg_proc_show"},
 		klpSymbols: []string{".klp.sym.vmlinux.__SCK__cond_resched,0"},
 	},
+	{
+		// The patched uptime_proc_show has a LOCK-prefixed xadd
+		// (.smp_locks), paravirt calls for local_irq_save and
+		// local_irq_restore (.parainstructions, with .altinstructions that
+		// replace them when not under Xen PV), a static_cpu_has test
+		// (.altinstructions and .altinstr_aux), and a new static atomic_t.
+		name:   "alternatives",
+		report: []string{"fs/proc/uptime.o: changed: uptime_proc_show"},
+	},
+	{
+		// filldir64 has an exception table entry for each unsafe_put_user
+		// and for the stores of unsafe_copy_dirent_name, all pointing at
+		// its own fixup label, and alternatives for stac, clac and
+		// barrier_nospec. The patch changes the name it copies out.
+		name:   "extable",
+		report: []string{"fs/readdir.o: changed: filldir64"},
+	},
+	{
+		// __set_task_comm calls trace_task_rename, whose site is a jump
+		// label on __tracepoint_task_rename and a static call of
+		// tp_func_task_rename, both reached through livepatch relocations.
+		name:   "tracepoint",
+		report: []string{"fs/exec.o: changed: __set_task_comm"},
+		klpSymbols: []string{
+			".klp.sym.vmlinux.__tracepoint_task_rename,0",
+			".klp.sym.vmlinux.__SCK__tp_func_task_rename,0",
+		},
+	},
 }
 
 func TestKinds(t *testing.T) {
