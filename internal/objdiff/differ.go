@@ -180,7 +180,7 @@ func (d *differ) markChanged(fn, orig *elfobj.Symbol) {
 	case !hasFtraceHook(d.orig, orig):
 		d.replaceThroughCallers(fn, orig)
 	case !onlyFunctionIn(d.patched, fn):
-		d.reject(fn.Name, "function shares section "+fn.Section.Name+" with other code; build with -ffunction-sections")
+		d.reject(fn.Name, sharedSectionReason(fn.Section.Name))
 	}
 }
 
@@ -308,4 +308,13 @@ func (d *differ) functionList() []Function {
 		fns = append(fns, Function{Name: fn.Name, Kind: KindNew, Symbol: fn})
 	}
 	return fns
+}
+
+// sharedSectionReason explains why a function that shares its section
+// with other code cannot be carried alone.
+func sharedSectionReason(section string) string {
+	if section == ".text" {
+		return "function shares section .text with other code; build with -ffunction-sections"
+	}
+	return "function is in " + section + ", where the kernel groups code of one kind (scheduler, locking, noinstr or kprobes code) in one section even under -ffunction-sections, and keepup cannot carry one function out of such a section yet"
 }
