@@ -48,7 +48,7 @@ var kinds = []kindCase{
 		report: []string{"net/ipv4/proc.o: changed: snmp_seq_show_ipstats.constprop.0.isra.0"},
 	},
 	{
-		// Two more comment lines above task_work_add move its
+		// Two comment lines and a blank line above task_work_add move its
 		// WARN_ON_ONCE from line 70 to 73, which changes only the line in
 		// its __bug_table entry.
 		name:   "line-only",
@@ -102,6 +102,71 @@ var kinds = []kindCase{
 			".klp.sym.vmlinux.__tracepoint_task_rename,0",
 			".klp.sym.vmlinux.__SCK__tp_func_task_rename,0",
 		},
+	},
+	{
+		// version_proc_show calls a new static function, a new global
+		// function, and a third new function through a new static
+		// pointer, which GCC places in .rodata.keepup_show_hook because
+		// nothing writes it.
+		name: "new-functions",
+		report: []string{
+			"fs/proc/version.o: new: keepup_show_global",
+			"fs/proc/version.o: new: keepup_show_pointed",
+			"fs/proc/version.o: new: keepup_show_static",
+			"fs/proc/version.o: changed: version_proc_show",
+		},
+	},
+	{
+		// filesystems_proc_show prints "keepup-nodev" in place of the
+		// literal "nodev".
+		name:   "string-literal",
+		report: []string{"fs/filesystems.o: changed: filesystems_proc_show"},
+	},
+	{
+		// cmdline_proc_show counts its reads in a new zero-initialized
+		// static (.bss.cmdline_reads) and a new static initialized to 1000
+		// (.data.cmdline_serial). The module carries fresh copies of both.
+		name:   "new-data",
+		report: []string{"fs/proc/cmdline.o: changed: cmdline_proc_show"},
+	},
+	{
+		// proc_nr_dentry reads a new __read_mostly variable and the
+		// existing __read_mostly sysctl_vfs_cache_pressure. Both live in
+		// the one .data..read_mostly section of fs/dcache.o, with other
+		// existing variables. The patch also moves no line after
+		// proc_nr_dentry, so no other function's BUG or WARN site moves.
+		name:   "read-mostly",
+		report: []string{"fs/dcache.o: changed: proc_nr_dentry"},
+		skip: "keepup copies the whole .data..read_mostly section of the patched " +
+			"fs/dcache.o into the module, with the existing variables, and binds " +
+			"proc_nr_dentry's reference to sysctl_vfs_cache_pressure to the module's " +
+			"own copy (initial value 100) instead of the running kernel's, so the " +
+			"check reads 100000000 + dentries after setting the pressure to 123",
+	},
+	{
+		// A comment line and a blank line above proc_nr_dentry move every
+		// later line of fs/dcache.c. __d_move keeps its code and
+		// relocations, and only the line fields of the __bug_table entries
+		// for its BUG_ON and WARN sites change.
+		name:   "line-only-bug-sites",
+		status: exitNoChange,
+		report: []string{"fs/dcache.o: no-change"},
+		stderr: "no functional change",
+		skip: "keepup reports \"fs/dcache.o: changed: __d_move\" although the code " +
+			"and relocations of __d_move are the same in both objects and only the " +
+			"line fields of its __bug_table entries differ; the link then fails " +
+			"with symbol \".LC2\" in section \".rodata\": not in kallsyms " +
+			"(the file name string of those entries)",
+	},
+	{
+		// pipe_max_size, an existing static of fs/pipe.c, gets another
+		// initial value. The running kernel's copy keeps the old one, so
+		// the change is rejected.
+		name:   "data-init",
+		status: exitRejected,
+		report: []string{"fs/pipe.o: rejected: pipe_max_size: change to existing data, " +
+			"whose contents in the running kernel a live patch cannot replace"},
+		stderr: "pipe_max_size",
 	},
 }
 
