@@ -48,6 +48,21 @@ var kinds = []kindCase{
 		report: []string{"net/ipv4/proc.o: changed: snmp_seq_show_ipstats.constprop.0.isra.0"},
 	},
 	{
+		// The patch changes the format of the pr_info that GCC moves into
+		// drop_caches_sysctl_handler.cold. The hot part's code and
+		// relocations stay the same, and the changed function is the
+		// parent, which the patch replaces together with its cold part.
+		name:   "cold",
+		report: []string{"fs/drop_caches.o: changed: drop_caches_sysctl_handler"},
+	},
+	{
+		// GCC splits the body of smap_gather_stats, after its first
+		// check, into smap_gather_stats.part.0, and the patch changes only
+		// that part.
+		name:   "part",
+		report: []string{"fs/proc/task_mmu.o: changed: smap_gather_stats.part.0"},
+	},
+	{
 		// Two comment lines and a blank line above task_work_add move its
 		// WARN_ON_ONCE from line 70 to 73, which changes only the line in
 		// its __bug_table entry.
