@@ -119,6 +119,13 @@ var kinds = []kindCase{
 		},
 	},
 	{
+		// vmlinux has two static functions named seq_show. The one of
+		// fs/proc/fd.c, which prints /proc/PID/fdinfo/N, comes first in
+		// kallsyms, so the patch must name it with position 1.
+		name:   "duplicate-name",
+		report: []string{"fs/proc/fd.o: changed: seq_show"},
+	},
+	{
 		// The patch changes show_val_kb, a static helper that GCC inlines
 		// into meminfo_proc_show and that vmlinux has no symbol for, so
 		// the changed function is the caller.
