@@ -207,6 +207,20 @@ var kinds = []kindCase{
 			"__already_done.2 from the .data.once section the module carries whole",
 	},
 	{
+		// arch/x86/kernel/tsc.o is built without -pg, so the global
+		// native_sched_clock has no ftrace hook and a change to it is
+		// rejected. The report lists the function as changed and then
+		// gives the rejection.
+		name:   "notrace",
+		status: exitRejected,
+		report: []string{
+			"arch/x86/kernel/tsc.o: changed: native_sched_clock",
+			"arch/x86/kernel/tsc.o: rejected: native_sched_clock: function has no ftrace hook " +
+				"(notrace) and is global, so the live patch core cannot redirect it",
+		},
+		stderr: "native_sched_clock",
+	},
+	{
 		// pipe_max_size, an existing static of fs/pipe.c, gets another
 		// initial value. The running kernel's copy keeps the old one, so
 		// the change is rejected.
