@@ -35,6 +35,10 @@ func (o *object) refKeyDepth(rel elfobj.Reloc, depth int) string {
 		// section or a local label in it such as clang's ".L.str.3".
 		at := int64(target.Value) + off + int64(pcBias(rel.Type))
 		return fmt.Sprintf("str:%q%+d", stringAt(s, at), pcBias(rel.Type))
+	case s != nil && isAssemblerLabel(target):
+		// Labels such as ".LC2" are numbered by the compiler, so they
+		// compare by the data they name.
+		return fmt.Sprintf("label:%s%+d#%x", normalizeSection(s.Name), off, o.labelHash(target))
 	case isPerSiteStatic(target) && target.Section != nil && depth == 0:
 		return fmt.Sprintf("site:%s%+d#%x", o.key[target], off, o.siteHash(target))
 	case target.Type != elf.STT_SECTION:
@@ -164,6 +168,23 @@ func (o *object) siteHash(y *elfobj.Symbol) uint64 {
 	h.Write(withoutLineNumbers(y))
 	for _, rel := range o.relocsIn(y) {
 		fmt.Fprintf(h, "|%d:%d:%s", rel.Offset-y.Value, rel.Type, o.refKeyDepth(rel, 1))
+	}
+	return h.Sum64()
+}
+
+// labelHash hashes the data an assembler label names: from the label to
+// the next named symbol of its section, or to the section's end.
+func (o *object) labelHash(label *elfobj.Symbol) uint64 {
+	s := label.Section
+	end := uint64(len(s.Data))
+	for _, y := range o.defined[s] {
+		if y.Value > label.Value && y.Value < end {
+			end = y.Value
+		}
+	}
+	h := fnv.New64a()
+	if label.Value <= end {
+		h.Write(s.Data[label.Value:end])
 	}
 	return h.Sum64()
 }

@@ -20,6 +20,7 @@ type differ struct {
 	marked     map[*elfobj.Symbol]bool           // functions the source marks to be left out
 	ignored    []Ignored
 	include    map[*elfobj.Section]bool // patched sections the patch carries
+	carried    map[*elfobj.Symbol]bool  // patched variables the patch carries a copy of
 	queue      []*elfobj.Section
 	refs       *referrerIndex // built on first use
 	specials   []*special
@@ -39,6 +40,7 @@ func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
 		untraced:  map[*elfobj.Symbol]bool{},
 		added:     map[*elfobj.Symbol]bool{},
 		include:   map[*elfobj.Section]bool{},
+		carried:   map[*elfobj.Symbol]bool{},
 		initDiffs: map[*elfobj.Symbol]bool{},
 	}
 	d.marked = markedFunctions(d.patched)

@@ -63,6 +63,12 @@ func (e *emitter) copySections() {
 		if y.Section == nil || e.sections[y.Section] == nil || y.Type == elf.STT_SECTION || y.Name == "" {
 			continue
 		}
+		// A variable bound to the running kernel keeps no symbol in its
+		// carried section: the link would bind the patch's references
+		// to that copy instead of the kernel's.
+		if e.d.boundToKernel(y) {
+			continue
+		}
 		c := *y
 		c.Section = e.sections[y.Section]
 		e.symbols[y] = &c
@@ -130,7 +136,7 @@ func (e *emitter) mapReloc(rel elfobj.Reloc) (elfobj.Reloc, error) {
 	switch {
 	case target == nil:
 		out.Symbol = nil
-	case target.Section != nil && e.sections[target.Section] != nil:
+	case target.Section != nil && e.sections[target.Section] != nil && !e.d.boundToKernel(target):
 		if rel.Symbol.Type == elf.STT_SECTION {
 			out.Symbol = e.sectionSymbol(rel.Symbol.Section)
 		} else {

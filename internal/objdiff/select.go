@@ -68,12 +68,16 @@ func (d *differ) followSpecials() {
 // running kernel.
 func (d *differ) follow(rel elfobj.Reloc) {
 	target, _ := d.patched.resolve(rel)
-	if target == nil || target.Section == nil || d.include[target.Section] {
+	if target == nil || target.Section == nil {
 		return
 	}
 	s := target.Section
 	switch {
 	case d.specialFor(s) != nil || isDropped(s.Name):
+		return
+	case isVariable(target):
+		d.followVariable(target)
+	case d.include[s]:
 		return
 	case target.Type == elf.STT_SECTION || isAssemblerLabel(target) || isStringSection(s):
 		d.add(s)
@@ -83,8 +87,19 @@ func (d *differ) follow(rel elfobj.Reloc) {
 		if d.changed[target] || d.added[target] || d.match[target] == nil || isChild(target.Name) {
 			d.add(s)
 		}
+	}
+}
+
+// followVariable decides for one named variable whether the patch carries
+// a copy or uses the running kernel's. The decision is per variable, not
+// per section: a section such as .data..read_mostly holds many variables,
+// and carrying it for a new one must not redirect the others.
+func (d *differ) followVariable(target *elfobj.Symbol) {
+	switch {
+	case d.carried[target]:
+		return
 	case isPerSiteStatic(target) && !d.sameAsMatch(target):
-		d.add(s)
+		d.carry(target)
 	case d.match[target] != nil:
 		return
 	case d.ambiguous(target):
@@ -92,8 +107,27 @@ func (d *differ) follow(rel elfobj.Reloc) {
 	case d.hasUnpairedNamesake(target):
 		d.reject(target.Name, "static variable cannot be matched with the running kernel's copy: a variable of that name in the original build is used by other functions")
 	default:
-		d.add(s)
+		d.carry(target)
 	}
+}
+
+func (d *differ) carry(y *elfobj.Symbol) {
+	d.carried[y] = true
+	d.add(y.Section)
+}
+
+// isVariable reports whether y names a variable: a named symbol in a data
+// section, as opposed to code, a section, an assembler label or a string.
+func isVariable(y *elfobj.Symbol) bool {
+	s := y.Section
+	return y.Type != elf.STT_SECTION && y.Type != elf.STT_FUNC && y.Name != "" &&
+		!isAssemblerLabel(y) && !isStringSection(s) && !hasFlag(s.Flags, elf.SHF_EXECINSTR)
+}
+
+// boundToKernel reports whether references to target go to the running
+// kernel's copy even though the patch carries target's section.
+func (d *differ) boundToKernel(target *elfobj.Symbol) bool {
+	return target.Section != nil && isVariable(target) && !d.carried[target] && d.match[target] != nil
 }
 
 // isAssemblerLabel reports whether y is a label the assembler kept, such

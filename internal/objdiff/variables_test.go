@@ -1,0 +1,67 @@
+package objdiff
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/keepup/keepup/internal/elfobj"
+)
+
+// compileSource builds src with gcc as the kernel would: function and data
+// sections and an ftrace hook in every function.
+func compileSource(t *testing.T, name, src string) *elfobj.File {
+	t.Helper()
+	dir := t.TempDir()
+	c := filepath.Join(dir, name+".c")
+	if err := os.WriteFile(c, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	obj := filepath.Join(dir, name+".o")
+	cmd := exec.Command("gcc", "-c", "-O2", "-pg", "-mfentry", "-ffunction-sections", "-fdata-sections", "-o", obj, c)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	f, err := elfobj.Open(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+const readMostlyOrig = `
+#define __read_mostly __attribute__((__section__(".data..read_mostly")))
+int pressure __read_mostly = 100;
+int read_pressure(void) { return pressure; }
+`
+
+const readMostlyPatched = `
+#define __read_mostly __attribute__((__section__(".data..read_mostly")))
+int pressure __read_mostly = 100;
+static int bias __read_mostly = 5;
+int read_pressure(void) { return pressure + bias; }
+`
+
+func TestNewVariableBesideExistingOne(t *testing.T) {
+	orig := compileSource(t, "orig", readMostlyOrig)
+	patched := compileSource(t, "patched", readMostlyPatched)
+	res, err := Diff(orig, patched, Options{Object: "read_mostly.o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Changed {
+		t.Fatalf("verdict %s, want changed: %v", res.Verdict, res.Lines())
+	}
+	pressure := res.Patch.Symbol("pressure")
+	if pressure == nil {
+		t.Fatal("patch object does not refer to pressure")
+	}
+	if pressure.Section != nil {
+		t.Errorf("pressure is defined in the patch's copy of %s; it must stay the running kernel's", pressure.Section.Name)
+	}
+	bias := res.Patch.Symbol("bias")
+	if bias == nil || bias.Section == nil {
+		t.Error("patch object does not carry the new variable bias")
+	}
+}
