@@ -34,7 +34,7 @@ func (o *object) refKeyDepth(rel elfobj.Reloc, depth int) string {
 		// Literals compare by text, whether the relocation names the
 		// section or a local label in it such as clang's ".L.str.3".
 		at := int64(target.Value) + off + int64(pcBias(rel.Type))
-		return fmt.Sprintf("str:%q%+d", stringAt(s, at), pcBias(rel.Type))
+		return fmt.Sprintf("str:%q%+d", withoutSourceLines(stringAt(s, at)), pcBias(rel.Type))
 	case s != nil && isAssemblerLabel(target):
 		// Labels such as ".LC2" are numbered by the compiler, so they
 		// compare by the data they name.
@@ -187,4 +187,15 @@ func (o *object) labelHash(label *elfobj.Symbol) uint64 {
 		h.Write(s.Data[label.Value:end])
 	}
 	return h.Sum64()
+}
+
+// sourceLocation matches a source location that the preprocessor writes
+// into a string literal, such as "fs/dcache.c:2930" in a FORTIFY message.
+var sourceLocation = regexp.MustCompile(`(\.[ch]):[0-9]+`)
+
+// withoutSourceLines removes the line numbers of source locations from a
+// string literal, so that a literal that changed only because code moved
+// compares equal.
+func withoutSourceLines(s string) string {
+	return sourceLocation.ReplaceAllString(s, "$1:N")
 }

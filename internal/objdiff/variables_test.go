@@ -65,3 +65,14 @@ func TestNewVariableBesideExistingOne(t *testing.T) {
 		t.Error("patch object does not carry the new variable bias")
 	}
 }
+
+func TestStringsCompareWithoutSourceLines(t *testing.T) {
+	a := withoutSourceLines(`field "dentry->d_iname" at fs/dcache.c:2930`)
+	b := withoutSourceLines(`field "dentry->d_iname" at fs/dcache.c:2932`)
+	if a != b {
+		t.Errorf("%q and %q differ; a moved source location must compare equal", a, b)
+	}
+	if withoutSourceLines("copy 2930 bytes") != "copy 2930 bytes" {
+		t.Error("a number outside a source location was changed")
+	}
+}
