@@ -52,6 +52,7 @@ func indexObject(f *elfobj.File) *object {
 	for _, syms := range o.defined {
 		sort.SliceStable(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
 	}
+	o.replaceSectionReferences()
 	o.findOwners()
 	o.assignKeys()
 	o.findChildren()

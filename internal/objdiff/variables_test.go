@@ -76,3 +76,35 @@ func TestStringsCompareWithoutSourceLines(t *testing.T) {
 		t.Error("a number outside a source location was changed")
 	}
 }
+
+// onceFlagsSource keeps two one-byte statics in one section and tests one
+// with "cmpb $0x0, flag(%rip)", whose immediate follows the displacement.
+const onceFlagsSource = `
+static char first __attribute__((__section__(".data.once")));
+static char second __attribute__((__section__(".data.once")));
+int use_second(void) { if (!second) { second = 1; return 1; } return 0; }
+int use_first(void) { if (!first) { first = 1; return 2; } return 0; }
+`
+
+func TestSectionReferenceResolvesToVariable(t *testing.T) {
+	f := compileSource(t, "once", onceFlagsSource)
+	o := indexObject(f)
+	fn := f.Symbol("use_second")
+	if fn == nil {
+		t.Fatal("no use_second in the object")
+	}
+	found := false
+	for _, rel := range o.relocsIn(fn) {
+		target, _ := o.resolve(rel)
+		if target == nil || target.Section == nil || target.Section.Name != ".data.once" {
+			continue
+		}
+		found = true
+		if target.Name != "second" {
+			t.Errorf("relocation at %#x resolves to %q, want second", rel.Offset, target.Name)
+		}
+	}
+	if !found {
+		t.Fatal("use_second has no reference into .data.once")
+	}
+}
