@@ -172,26 +172,17 @@ var kinds = []kindCase{
 		// take from the running kernel.
 		name:   "read-mostly-existing",
 		report: []string{"fs/dcache.o: changed: proc_nr_dentry"},
-		skip: "keepup copies the whole .data..read_mostly section of the patched " +
-			"fs/dcache.o into the module, with the existing variables, and binds " +
-			"proc_nr_dentry's reference to sysctl_vfs_cache_pressure to the module's " +
-			"own copy (initial value 100) instead of the running kernel's, so the " +
-			"check reads 100000000 + dentries after setting the pressure to 123",
 	},
 	{
 		// A comment line and a blank line above proc_nr_dentry move every
 		// later line of fs/dcache.c. __d_move keeps its code and
-		// relocations, and only the line fields of the __bug_table entries
-		// for its BUG_ON and WARN sites change.
+		// relocations. What changes is the line fields of the __bug_table
+		// entries for its BUG_ON and WARN sites, and the file:line that
+		// FORTIFY's field overflow messages put in its string literals.
 		name:   "line-only-bug-sites",
 		status: exitNoChange,
 		report: []string{"fs/dcache.o: no-change"},
 		stderr: "no functional change",
-		skip: "keepup reports \"fs/dcache.o: changed: __d_move\" although the code " +
-			"and relocations of __d_move are the same in both objects and only the " +
-			"line fields of its __bug_table entries differ; the link then fails " +
-			"with symbol \".LC2\" in section \".rodata\": not in kallsyms " +
-			"(the file name string of those entries)",
 	},
 	{
 		// A pr_info_once in __set_task_comm adds a once flag to
@@ -204,7 +195,7 @@ var kinds = []kindCase{
 		skip: "keepup also reports \"fs/exec.o: changed: do_execveat_common.isra.0\" " +
 			"although its code and relocations are the same in both objects, so the " +
 			"module replaces it too, with a fresh copy of its once flag " +
-			"__already_done.2 from the .data.once section the module carries whole",
+			"__already_done.2 in place of the running kernel's",
 	},
 	{
 		// arch/x86/kernel/tsc.o is built without -pg, so the global
