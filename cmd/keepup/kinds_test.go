@@ -192,10 +192,6 @@ var kinds = []kindCase{
 		// __already_done.2. Only __set_task_comm changes.
 		name:   "once-flag",
 		report: []string{"fs/exec.o: changed: __set_task_comm"},
-		skip: "keepup also reports \"fs/exec.o: changed: do_execveat_common.isra.0\" " +
-			"although its code and relocations are the same in both objects, so the " +
-			"module replaces it too, with a fresh copy of its once flag " +
-			"__already_done.2 in place of the running kernel's",
 	},
 	{
 		// arch/x86/kernel/tsc.o is built without -pg, so the global
