@@ -11,9 +11,9 @@ import (
 	"github.com/keepup/keepup/internal/target"
 )
 
-// probeSource is compiled with the kernel's own headers and flags; its one
-// array records the size of each special section's entry structure, or 0
-// where this kernel's config lacks the structure.
+// probeSource is a C file compiled with the kernel's own headers and
+// flags. Its one array records the size of each special section's entry
+// structure, or 0 where this kernel's config lacks the structure.
 const probeSource = `// Written by keepup: the entry sizes of the kernel's special sections.
 #include <linux/bug.h>
 #include <linux/jump_label.h>
@@ -60,8 +60,8 @@ var probeSections = []string{
 	".orc_unwind", ".static_call_sites", ".parainstructions",
 }
 
-// probePath is where the probe goes in the scratch tree: a directory
-// whose Makefile builds into vmlinux, so it gets the built-in flags.
+// probePath is the probe's path in the scratch tree. Its directory's
+// objects are built into vmlinux, so the probe gets the built-in flags.
 const probePath = "kernel/keepup_entry_sizes.c"
 
 // EntrySizes compiles a small probe with the kernel's headers and flags and
