@@ -34,7 +34,7 @@ const (
 	Rejected Verdict = "rejected"  // the change cannot be live patched safely
 )
 
-// Kind says why a function is in the patch.
+// Kind is the reason a function is in the patch.
 type Kind string
 
 // Function kinds.
