@@ -97,8 +97,8 @@ func vmtestPatch(ctx context.Context, vf vmtestFlags, patch string, stdout, stde
 }
 
 // reachedGuestSteps reports whether the guest ran at least the first
-// check, which tells a failed patch from a virtual machine that never got
-// going.
+// check. That separates a failed patch from a virtual machine that never
+// reached its first step.
 func reachedGuestSteps(result *vmtest.Result) bool {
 	return len(result.Steps) > 0 && result.Steps[0].Finished
 }

@@ -21,7 +21,7 @@ const (
 
 // File is one relocatable object.
 type File struct {
-	Name     string // where it was read from, for messages
+	Name     string // path or name the object was read from, for messages
 	OSABI    elf.OSABI
 	Machine  elf.Machine
 	Flags    uint32

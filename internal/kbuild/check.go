@@ -13,7 +13,7 @@ import (
 // live patch, as opposed to failures while building one.
 var ErrUnsupported = errors.New("unsupported change")
 
-// supportedChanges says what a diff may change, for error messages.
+// supportedChanges describes what a diff may change, for error messages.
 const supportedChanges = "keepup supports changes to existing .c files that are built into vmlinux"
 
 // UnsupportedError is a change that keepup cannot live patch.

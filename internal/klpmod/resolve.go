@@ -9,7 +9,7 @@ import (
 	"github.com/keepup/keepup/internal/symtab"
 )
 
-// binding says how the module reaches one symbol of the running kernel.
+// binding is the way the module reaches one symbol of the running kernel.
 type binding struct {
 	exported  bool   // an ordinary relocation the module loader resolves
 	namespace string // symbol namespace of an export
