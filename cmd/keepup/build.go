@@ -193,7 +193,7 @@ func diffPair(p kbuild.Pair, sizes map[string]int) (klpmod.Object, *objdiff.Resu
 		return klpmod.Object{}, nil, err
 	}
 	object := strings.TrimSuffix(p.Source, ".c") + ".o"
-	res, err := objdiff.Diff(orig, patched, objdiff.Options{Object: object, EntrySizes: sizes})
+	res, err := objdiff.Diff(orig, patched, objdiff.Options{Object: object, EntrySizes: sizes, MovedLine: p.Lines.Moved})
 	if err != nil {
 		return klpmod.Object{}, nil, err
 	}

@@ -57,6 +57,9 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("diff", "[options] ORIG.o PATCHED.o",
 		"Compare two builds of one kernel object, before and after a change, and print one line\n"+
 			"per changed, new, ignored or rejected function: OBJECT: VERDICT: SYMBOL[: REASON].\n"+
+			"Lacking the source change, diff takes any changed immediate that a function passes to\n"+
+			"printk, __warn_printk or might_sleep where they expect a line number for a moved line;\n"+
+			"keepup build checks each against the lines its diff moves.\n"+
 			"Exit status: 0 changed, 3 no functional change, 2 rejected, 1 other error.", stderr)
 	fs.BoolVar(&asJSON, "json", false, "print a JSON object with verdict and functions instead of report lines")
 	fs.Var(sizes, "entry-size", "entry size of a special section, as SECTION=BYTES (repeatable); needed for objects built without their kernel")

@@ -2,9 +2,11 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/keepup/keepup/internal/livepatch"
 	"github.com/keepup/keepup/internal/target/targettest"
 )
 
@@ -24,6 +26,8 @@ type kindCase struct {
 	// klpSymbols are livepatch symbols the module must carry, such as the
 	// running kernel's copy of a static variable.
 	klpSymbols []string
+	// imports are the symbol namespaces the module's modinfo must import.
+	imports []string
 	// skip, when set, is the NOTE stating what keepup gets wrong for the
 	// kind. The case is kept with the outcome that is right.
 	skip string
@@ -185,6 +189,32 @@ var kinds = []kindCase{
 		stderr: "no functional change",
 	},
 	{
+		// A comment line above call_fib4_notifiers moves the two
+		// ASSERT_RTNL sites below it one line down. Each passes its line
+		// to __warn_printk as an immediate, 22 becoming 23 and 31
+		// becoming 32, which the diff's line map shows are moved lines.
+		name:   "line-only-immediates",
+		status: exitNoChange,
+		report: []string{"net/ipv4/fib_notifier.o: no-change"},
+		stderr: "no functional change",
+	},
+	{
+		// The patch corrects the size ddebug_proc_write prints from 4096
+		// to 4095. Only the immediate passed to printk changes, as it
+		// would for a moved line, but 4096 is no line of the file, so the
+		// function is changed. lib/ is built without ftrace hooks and
+		// the function is reached through its file operations, so the
+		// change is then rejected.
+		name:   "printk-constant",
+		status: exitRejected,
+		report: []string{
+			"lib/dynamic_debug.o: changed: ddebug_proc_write",
+			"lib/dynamic_debug.o: rejected: ddebug_proc_write: function has no ftrace hook (notrace) " +
+				"and its address is stored in .rodata.proc_fops, so the live patch core cannot redirect it",
+		},
+		stderr: "ddebug_proc_write",
+	},
+	{
 		// A pr_info_once in __set_task_comm adds a once flag to
 		// .data.once, and GCC renumbers the file's flags: setup_arg_pages's
 		// __already_done.4 becomes __already_done.5, the new one is
@@ -206,6 +236,25 @@ var kinds = []kindCase{
 				"(notrace) and is global, so the live patch core cannot redirect it",
 		},
 		stderr: "native_sched_clock",
+	},
+	{
+		// The patched cmdline_proc_show calls dma_buf_get, which vmlinux
+		// exports in the DMA_BUF namespace. Built-in code needs no import,
+		// so the patch has no MODULE_IMPORT_NS; the module must import the
+		// namespace all the same, or the kernel refuses to load it.
+		name:    "import-ns",
+		report:  []string{"fs/proc/cmdline.o: changed: cmdline_proc_show"},
+		imports: []string{"DMA_BUF"},
+	},
+	{
+		// The patched cmdline_proc_show computes the zero page's frame
+		// number from empty_zero_page through R_X86_64_32S next to the
+		// constant 0x80000000, and from phys_base, page_offset_base and
+		// zero_pfn through PC-relative relocations. GCC 12 emits no
+		// 64-bit absolute relocation with a large addend here; the object
+		// layer keeps 64-bit addends whole for objects that have one.
+		name:   "zero-page",
+		report: []string{"fs/proc/cmdline.o: changed: cmdline_proc_show"},
 	},
 	{
 		// pipe_max_size, an existing static of fs/pipe.c, gets another
@@ -232,6 +281,7 @@ func TestKinds(t *testing.T) {
 			module := filepath.Join(dir, "livepatch-"+kc.name+".ko")
 			checkModinfo(t, module)
 			checkKlpSymbols(t, module, kc.klpSymbols)
+			checkImports(t, module, kc.imports)
 			proveKind(t, kc, dir, module, stdout)
 		})
 	}
@@ -279,6 +329,20 @@ func proveKind(t *testing.T, kc kindCase, dir, module, buildOutput string) {
 	}
 	if !strings.Contains(stdout, "kernel log: clean") {
 		t.Errorf("vmtest output lacks a clean kernel log:\n%s", stdout)
+	}
+}
+
+// checkImports checks that the module's modinfo imports each namespace.
+func checkImports(t *testing.T, module string, want []string) {
+	t.Helper()
+	info, err := livepatch.ReadModinfo(module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range want {
+		if !slices.Contains(info.Fields["import_ns"], ns) {
+			t.Errorf("modinfo imports %q, want %s among them", info.Fields["import_ns"], ns)
+		}
 	}
 }
 

@@ -214,6 +214,44 @@ func TestEditAddsSymbolAndSection(t *testing.T) {
 	}
 }
 
+// largeAddendC makes GCC emit R_X86_64_64 relocations whose addends do not
+// fit in 32 bits, as in a kernel's __pa(empty_zero_page), which subtracts
+// the kernel text base 0xffffffff80000000 from a symbol's address.
+const largeAddendC = `
+extern char page[];
+unsigned long up = (unsigned long)page - 0xffffffff80000000UL;
+unsigned long down = (unsigned long)page - 0x80000000UL;
+unsigned long far = (unsigned long)page + 0x123456789aUL;
+`
+
+func TestLargeAddendsRoundTrip(t *testing.T) {
+	obj := compile(t, largeAddendC)
+	_, data := roundTrip(t, obj)
+	g, err := Parse("copy", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"up": 0x80000000, "down": -0x80000000, "far": 0x123456789a}
+	for name, addend := range want {
+		var rs *Section
+		if s := g.Section(".data.rel." + name); s != nil {
+			rs = g.RelocsFor(s)
+		}
+		if rs == nil || len(rs.Relocs) != 1 {
+			t.Fatalf("%s: section .data.rel.%s with one relocation missing after reread", name, name)
+		}
+		r := rs.Relocs[0]
+		if r.Type != elf.R_X86_64_64 || r.Symbol.Name != "page" || r.Addend != addend {
+			t.Errorf("%s: relocation %v %s%+#x, want R_X86_64_64 page%+#x", name, r.Type, r.Symbol.Name, r.Addend, addend)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "copy.o")
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	compareReadelf(t, obj, out)
+}
+
 func TestMalformedHeaders(t *testing.T) {
 	good, err := os.ReadFile(compile(t, sampleC))
 	if err != nil {

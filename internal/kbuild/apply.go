@@ -16,26 +16,63 @@ func (e *HunkError) Error() string {
 		e.File, e.Hunk.OldStart, strings.TrimSuffix(e.Hunk.String(), "\n"))
 }
 
-// ApplyHunks returns the text of a file after applying f's hunks to it.
-// A hunk must match exactly, but may sit at another line than its header
-// says, as patch allows; the nearest match wins.
-func ApplyHunks(f FileDiff, original []byte) ([]byte, error) {
+// LineMap records where a change moved each line of a file.
+type LineMap struct {
+	moved []int // moved[i] is the patched line of original line i+1, or 0
+}
+
+// Moved returns the line that line old of the original file has in the
+// patched file. It returns false for a line the change removes or
+// rewrites and for a line the file does not have.
+func (m *LineMap) Moved(old int) (int, bool) {
+	if m == nil || old < 1 || old > len(m.moved) || m.moved[old-1] == 0 {
+		return 0, false
+	}
+	return m.moved[old-1], true
+}
+
+// ApplyHunks returns the text of a file after applying f's hunks to it,
+// and where each of its lines went. A hunk must match exactly, but may sit
+// at another line than its header gives, as patch allows, and the nearest
+// match wins.
+func ApplyHunks(f FileDiff, original []byte) ([]byte, *LineMap, error) {
 	lines := splitLines(string(original))
+	m := &LineMap{moved: make([]int, len(lines))}
 	var out []string
+	keep := func(i int, text string) {
+		out = append(out, text)
+		m.moved[i] = len(out)
+	}
 	next, offset := 0, 0
 	for _, h := range f.Hunks {
-		old, replacement := hunkSides(h)
+		body := hunkBody(h)
+		old := expectedLines(body)
 		at, ok := findHunk(lines, old, h.OldStart-1+offset, next, h.OldLines == 0)
 		if !ok {
-			return nil, &HunkError{File: f.Path, Hunk: h}
+			return nil, nil, &HunkError{File: f.Path, Hunk: h}
 		}
-		out = append(out, lines[next:at]...)
-		out = append(out, replacement...)
+		for i := next; i < at; i++ {
+			keep(i, lines[i])
+		}
+		pos := at
+		for _, l := range body {
+			switch l.op {
+			case ' ':
+				keep(pos, l.text)
+				pos++
+			case '-':
+				pos++
+			case '+':
+				out = append(out, l.text)
+			}
+		}
 		next = at + len(old)
 		offset = at - (h.OldStart - 1)
 	}
-	out = append(out, lines[next:]...)
-	return []byte(strings.Join(out, "")), nil
+	for i := next; i < len(lines); i++ {
+		keep(i, lines[i])
+	}
+	return []byte(strings.Join(out, "")), m, nil
 }
 
 // splitLines splits s after each newline, keeping the newlines, so that a
@@ -51,9 +88,16 @@ func splitLines(s string) []string {
 	return lines
 }
 
-// hunkSides returns the lines a hunk expects and the lines it writes, each
-// with its newline unless a "\ No newline at end of file" marker follows.
-func hunkSides(h Hunk) (old, replacement []string) {
+// hunkLine is one line of a hunk's body: its ' ', '-' or '+' and its
+// text, with the newline unless a "\ No newline at end of file" marker
+// follows.
+type hunkLine struct {
+	op   byte
+	text string
+}
+
+func hunkBody(h Hunk) []hunkLine {
+	var body []hunkLine
 	for i, l := range h.Lines {
 		if l[0] == '\\' {
 			continue
@@ -62,14 +106,20 @@ func hunkSides(h Hunk) (old, replacement []string) {
 		if i+1 >= len(h.Lines) || h.Lines[i+1][0] != '\\' {
 			text += "\n"
 		}
-		if l[0] != '+' {
-			old = append(old, text)
-		}
-		if l[0] != '-' {
-			replacement = append(replacement, text)
+		body = append(body, hunkLine{op: l[0], text: text})
+	}
+	return body
+}
+
+// expectedLines returns the lines a hunk expects in the file.
+func expectedLines(body []hunkLine) []string {
+	var old []string
+	for _, l := range body {
+		if l.op != '+' {
+			old = append(old, l.text)
 		}
 	}
-	return old, replacement
+	return old
 }
 
 // findHunk returns the index nearest to want, and not before min, where

@@ -28,10 +28,11 @@ type Options struct {
 
 // Pair is one changed source file compiled before and after the change.
 type Pair struct {
-	Source  string // path in the kernel tree, such as fs/proc/cmdline.c
-	Orig    string // absolute path of the object built from the original source
-	Patched string // absolute path of the object built from the patched source
-	Command string // the compiler and objtool command line kbuild ran for the patched object
+	Source  string   // path in the kernel tree, such as fs/proc/cmdline.c
+	Orig    string   // absolute path of the object built from the original source
+	Patched string   // absolute path of the object built from the patched source
+	Command string   // the compiler and objtool command line kbuild ran for the patched object
+	Lines   *LineMap // where the diff moved the source file's lines
 }
 
 // Compile parses diff and compiles each file it changes twice, with the
@@ -61,7 +62,7 @@ func CompileDiff(ctx context.Context, k *target.Kernel, d *Diff, opts Options) (
 	if err := CheckFiles(d, k.SourceDir); err != nil {
 		return nil, err
 	}
-	patched, err := applyDiff(d, k.SourceDir)
+	patched, lines, err := applyDiff(d, k.SourceDir)
 	if err != nil {
 		return nil, err
 	}
@@ -70,24 +71,33 @@ func CompileDiff(ctx context.Context, k *target.Kernel, d *Diff, opts Options) (
 		return nil, err
 	}
 	defer os.RemoveAll(b.tree)
-	return b.run(ctx, d.Paths(), patched)
+	pairs, err := b.run(ctx, d.Paths(), patched)
+	if err != nil {
+		return nil, err
+	}
+	for i := range pairs {
+		pairs[i].Lines = lines[pairs[i].Source]
+	}
+	return pairs, nil
 }
 
-// applyDiff returns the patched text of each file of d.
-func applyDiff(d *Diff, sourceDir string) (map[string][]byte, error) {
+// applyDiff returns the patched text of each file of d and where its
+// lines went.
+func applyDiff(d *Diff, sourceDir string) (map[string][]byte, map[string]*LineMap, error) {
 	patched := map[string][]byte{}
+	lines := map[string]*LineMap{}
 	for _, f := range d.Files {
 		original, err := os.ReadFile(filepath.Join(sourceDir, f.Path))
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", f.Path, err)
+			return nil, nil, fmt.Errorf("read %s: %w", f.Path, err)
 		}
-		text, err := ApplyHunks(f, original)
+		text, m, err := ApplyHunks(f, original)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		patched[f.Path] = text
+		patched[f.Path], lines[f.Path] = text, m
 	}
-	return patched, nil
+	return patched, lines, nil
 }
 
 // build is one Compile's scratch state.

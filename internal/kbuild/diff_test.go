@@ -192,7 +192,7 @@ func TestApplyHunks(t *testing.T) {
 		{OldStart: 5, OldLines: 0, NewStart: 6, NewLines: 1, Lines: []string{"+six"}},
 	}}
 	f.Hunks[0].OldLines, f.Hunks[0].NewLines = 2, 2
-	got, err := ApplyHunks(f, []byte(original))
+	got, _, err := ApplyHunks(f, []byte(original))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestApplyHunksOffset(t *testing.T) {
 	f := FileDiff{Path: "x.c", Hunks: []Hunk{
 		{OldStart: 1, OldLines: 2, NewStart: 1, NewLines: 2, Lines: []string{" one", "-two", "+TWO"}},
 	}}
-	got, err := ApplyHunks(f, []byte(original))
+	got, _, err := ApplyHunks(f, []byte(original))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,11 +215,37 @@ func TestApplyHunksOffset(t *testing.T) {
 	}
 }
 
+func TestApplyHunksLineMap(t *testing.T) {
+	// Line 2 is rewritten, two lines go in after line 4 and line 6 goes.
+	// The headers are one line off, as for a diff made against a file
+	// with one line less at the top.
+	original := "1\n2\n3\n4\n5\n6\n7\n"
+	f := FileDiff{Path: "x.c", Hunks: []Hunk{
+		{OldStart: 1, OldLines: 2, NewStart: 1, NewLines: 2, Lines: []string{"-2", "+two", " 3"}},
+		{OldStart: 3, OldLines: 0, NewStart: 4, NewLines: 2, Lines: []string{"+a", "+b"}},
+		{OldStart: 4, OldLines: 3, NewStart: 6, NewLines: 2, Lines: []string{" 5", "-6", " 7"}},
+	}}
+	got, m, err := ApplyHunks(f, []byte(original))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "1\ntwo\n3\n4\na\nb\n5\n7\n"; string(got) != want {
+		t.Fatalf("ApplyHunks = %q, want %q", got, want)
+	}
+	want := map[int]int{1: 1, 2: 0, 3: 3, 4: 4, 5: 7, 6: 0, 7: 8, 8: 0, 0: 0}
+	for old, line := range want {
+		moved, ok := m.Moved(old)
+		if ok != (line != 0) || moved != line {
+			t.Errorf("Moved(%d) = %d, %v; want %d, %v", old, moved, ok, line, line != 0)
+		}
+	}
+}
+
 func TestApplyHunksNoNewline(t *testing.T) {
 	f := FileDiff{Path: "x.c", Hunks: []Hunk{
 		{OldStart: 1, OldLines: 1, NewStart: 1, NewLines: 1, Lines: []string{"-old", `\ No newline at end of file`, "+new"}},
 	}}
-	got, err := ApplyHunks(f, []byte("old"))
+	got, _, err := ApplyHunks(f, []byte("old"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +258,7 @@ func TestApplyHunksMismatch(t *testing.T) {
 	f := FileDiff{Path: "fs/proc/cmdline.c", Hunks: []Hunk{
 		{OldStart: 1, OldLines: 1, NewStart: 1, NewLines: 1, Lines: []string{"-not there", "+new"}},
 	}}
-	_, err := ApplyHunks(f, []byte("one\ntwo\n"))
+	_, _, err := ApplyHunks(f, []byte("one\ntwo\n"))
 	var he *HunkError
 	if !errors.As(err, &he) {
 		t.Fatalf("error = %v, want a HunkError", err)
@@ -262,7 +288,7 @@ func TestApplyParsedDiff(t *testing.T) {
 		"",
 	})
 	lines[19] = "\treturn 0;"
-	got, err := ApplyHunks(d.Files[0], []byte(strings.Join(lines, "\n")+"\n"))
+	got, _, err := ApplyHunks(d.Files[0], []byte(strings.Join(lines, "\n")+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +307,7 @@ func FuzzParseDiff(f *testing.F) {
 		}
 		for _, file := range d.Files {
 			for _, h := range file.Hunks {
-				hunkSides(h)
+				hunkBody(h)
 			}
 		}
 	})

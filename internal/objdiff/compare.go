@@ -131,12 +131,12 @@ func sameSymbol(orig *object, a *elfobj.Symbol, patched *object, b *elfobj.Symbo
 // sameFunction reports whether a function of the original build and its
 // correlated function of the patched build do the same: equal but for
 // line numbers passed to WARN, printk and might_sleep sites.
-func sameFunction(orig *object, a *elfobj.Symbol, patched *object, b *elfobj.Symbol) bool {
-	if !sameShape(a, b) || !sameRelocs(orig, a, patched, b) {
+func (d *differ) sameFunction(a, b *elfobj.Symbol) bool {
+	if !sameShape(a, b) || !sameRelocs(d.orig, a, d.patched, b) {
 		return false
 	}
 	codeA, codeB := symbolBytes(a), symbolBytes(b)
-	return bytes.Equal(codeA, codeB) || isLineNumberOnlyChange(patched, b, codeA, codeB)
+	return bytes.Equal(codeA, codeB) || isLineNumberOnlyChange(d.patched, b, codeA, codeB, d.opts.MovedLine)
 }
 
 func sameShape(a, b *elfobj.Symbol) bool {

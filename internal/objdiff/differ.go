@@ -129,17 +129,17 @@ func (d *differ) findChangedFunctions() {
 		}
 		o := d.match[fn]
 		switch {
-		case isFreedInitSection(fn.Section.Name) && (o == nil || !sameFunction(d.orig, o, d.patched, fn)):
+		case isFreedInitSection(fn.Section.Name) && (o == nil || !d.sameFunction(o, fn)):
 			d.initDiffs[fn] = true
-		case d.marked[fn] && (o == nil || !sameFunction(d.orig, o, d.patched, fn)):
+		case d.marked[fn] && (o == nil || !d.sameFunction(o, fn)):
 			d.ignored = append(d.ignored, Ignored{Symbol: fn.Name, Reason: "the source marks it to be left out of the patch (" + ignoreFunctionsSection + ")"})
 		case o == nil && isChild(fn.Name):
 			d.markParentChanged(fn)
 		case o == nil:
 			d.added[fn] = true
-		case !sameFunction(d.orig, o, d.patched, fn) && isChild(fn.Name):
+		case !d.sameFunction(o, fn) && isChild(fn.Name):
 			d.markParentChanged(fn)
-		case !sameFunction(d.orig, o, d.patched, fn):
+		case !d.sameFunction(o, fn):
 			d.markChanged(fn, o)
 		}
 	}

@@ -17,8 +17,19 @@ var fixtureCases = []struct {
 	functions           []string // KIND:NAME, sorted
 	lines               []string // report lines that must appear
 	carries             []string // sections the patch object must contain
+	moved               func(int) (int, bool)
 }{
 	{name: "line number only", orig: "lines.a", patched: "lines.b", verdict: NoChange},
+	{name: "line number only, lines known", orig: "lines.a", patched: "lines.b", verdict: NoChange, moved: shiftFrom(3, 2)},
+	{
+		// Without the source change the differ cannot tell 4096 from a
+		// line number, as both go to printk as its second argument.
+		name: "constant passed like a line number", orig: "printk.a", patched: "printk.b", verdict: NoChange,
+	},
+	{
+		name: "constant passed like a line number, lines known", orig: "printk.a", patched: "printk.b", verdict: Changed,
+		functions: []string{"changed:limit"}, moved: shiftFrom(100, 0),
+	},
 	{
 		name: "constant to other function", orig: "lines.a", patched: "constant.b", verdict: Changed,
 		functions: []string{"changed:other"},
@@ -62,6 +73,17 @@ var fixtureCases = []struct {
 	},
 }
 
+// shiftFrom is the line map of a change that inserts n lines before line
+// from and leaves every line unchanged.
+func shiftFrom(from, n int) func(int) (int, bool) {
+	return func(line int) (int, bool) {
+		if line >= from {
+			return line + n, true
+		}
+		return line, true
+	}
+}
+
 func openFixture(t testing.TB, name string) *elfobj.File {
 	t.Helper()
 	f, err := elfobj.Open(filepath.Join("testdata", name+".o"))
@@ -74,7 +96,7 @@ func openFixture(t testing.TB, name string) *elfobj.File {
 func TestDiffFixtures(t *testing.T) {
 	for _, c := range fixtureCases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := Diff(openFixture(t, c.orig), openFixture(t, c.patched), Options{Object: c.patched})
+			res, err := Diff(openFixture(t, c.orig), openFixture(t, c.patched), Options{Object: c.patched, MovedLine: c.moved})
 			if err != nil {
 				t.Fatalf("diff: %v", err)
 			}

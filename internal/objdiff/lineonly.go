@@ -3,6 +3,7 @@ package objdiff
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 
 	"github.com/keepup/keepup/internal/elfobj"
 )
@@ -29,11 +30,12 @@ var lineTakingFunctions = map[string]bool{
 // line-taking functions. Every differing instruction must load an
 // immediate into the second or third argument register (mov $imm32, %esi
 // or %edx), and the next call after it must be to a line-taking function.
-//
-// NOTE: a changed constant that is not a line number but is passed the
-// same way to one of those functions, as printk("%d", 5) becoming
-// printk("%d", 6), is taken for a line number too.
-func isLineNumberOnlyChange(patched *object, fn *elfobj.Symbol, orig, patchedCode []byte) bool {
+// With moved, the original immediate must also be a line of the source
+// that the change moved to the patched immediate, so that a changed
+// constant passed the same way, as printk("%d", 5) becoming
+// printk("%d", 6), counts as a change. Without it such a constant is
+// taken for a line number.
+func isLineNumberOnlyChange(patched *object, fn *elfobj.Symbol, orig, patchedCode []byte, moved func(int) (int, bool)) bool {
 	if len(orig) != len(patchedCode) {
 		return false
 	}
@@ -51,6 +53,9 @@ func isLineNumberOnlyChange(patched *object, fn *elfobj.Symbol, orig, patchedCod
 			if !leadsToLineTakingCall(patched, relocs, fn.Value+uint64(off+n)) {
 				return false
 			}
+			if moved != nil && !isMovedLine(orig[off:off+n], patchedCode[off:off+n], moved) {
+				return false
+			}
 			found = true
 		}
 		off += n
@@ -62,6 +67,15 @@ func isLineNumberOnlyChange(patched *object, fn *elfobj.Symbol, orig, patchedCod
 // %edx, the second and third argument registers.
 func isArgumentImmediateLoad(insn []byte) bool {
 	return len(insn) == 5 && (insn[0] == 0xbe || insn[0] == 0xba)
+}
+
+// isMovedLine reports whether the immediates of two argument loads are a
+// line of the original source and the line it moved to.
+func isMovedLine(orig, patched []byte, moved func(int) (int, bool)) bool {
+	from := binary.LittleEndian.Uint32(orig[1:])
+	to := binary.LittleEndian.Uint32(patched[1:])
+	line, ok := moved(int(from))
+	return ok && uint32(line) == to
 }
 
 // leadsToLineTakingCall reports whether the first relocation at or after

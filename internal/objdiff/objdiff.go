@@ -4,8 +4,9 @@
 //
 // A function counts as changed when its code or what its relocations refer
 // to differs, except for differences taken to leave its behaviour alone:
-// line numbers passed to WARN, printk and might_sleep sites (a heuristic,
-// see isLineNumberOnlyChange), the source locations in UBSAN data, and
+// line numbers passed to WARN, printk and might_sleep sites (checked
+// against Options.MovedLine when the source change is known, see
+// isLineNumberOnlyChange), the source locations in UBSAN data, and
 // where it jumps into .altinstr_aux. Changes
 // confined to __init code are rejected, and __init changes beside other
 // changes are left out and reported as ignored.
@@ -79,6 +80,13 @@ type Options struct {
 	// EntrySizes gives the entry size in bytes of special sections whose
 	// headers do not record one, keyed by section name.
 	EntrySizes map[string]int
+	// MovedLine, when set, returns the line of the patched source that
+	// an unchanged line of the original source moved to, and false for a
+	// line the change removes or rewrites. With it, a changed immediate
+	// passed to a line-taking function such as printk counts as a line
+	// number only where the original value is a line that moved to the
+	// patched value. Without it any such immediate counts as one.
+	MovedLine func(orig int) (patched int, ok bool)
 }
 
 // Diff compares orig and patched, two builds of one source file.
