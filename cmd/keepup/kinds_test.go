@@ -238,6 +238,21 @@ var kinds = []kindCase{
 		stderr: "native_sched_clock",
 	},
 	{
+		// The patch adds a second "static int stfu" to
+		// drop_caches_sysctl_handler, in its slab branch. GCC numbers the
+		// two stfu.0 and stfu.1, and neither the numbers nor the
+		// functions that use each first tell which one the running
+		// kernel's stfu.0 is, so both are rejected.
+		name:   "static-local-namesake",
+		status: exitRejected,
+		report: []string{
+			"fs/drop_caches.o: changed: drop_caches_sysctl_handler",
+			"fs/drop_caches.o: rejected: stfu.0: " + namesakeReason,
+			"fs/drop_caches.o: rejected: stfu.1: " + namesakeReason,
+		},
+		stderr: "stfu.0",
+	},
+	{
 		// The patched cmdline_proc_show calls dma_buf_get, which vmlinux
 		// exports in the DMA_BUF namespace. Built-in code needs no import,
 		// so the patch has no MODULE_IMPORT_NS; the module must import the
@@ -267,6 +282,10 @@ var kinds = []kindCase{
 		stderr: "pipe_max_size",
 	},
 }
+
+const namesakeReason = "static variable cannot be matched with the running kernel's copy: " +
+	"the change takes the number of static variables named stfu in drop_caches_sysctl_handler " +
+	"from 1 to 2, so which of them the running kernel has is unknown"
 
 func TestKinds(t *testing.T) {
 	for _, kc := range kinds {

@@ -3,6 +3,7 @@ package objdiff
 import (
 	"debug/elf"
 	"slices"
+	"strings"
 
 	"github.com/keepup/keepup/internal/elfobj"
 )
@@ -101,4 +102,54 @@ func (d *differ) hasUnpairedNamesake(target *elfobj.Symbol) bool {
 		}
 	}
 	return false
+}
+
+// namesakeKey returns the key that groups a numbered static local with the
+// others of its name in one function and that function's compiler parts.
+// The key is the name without its number, "@", and the owning function's
+// name up to its first dot.
+func (o *object) namesakeKey(y *elfobj.Symbol) (string, bool) {
+	fn := o.owner[y]
+	if fn == nil || !isNumberedStatic(y) {
+		return "", false
+	}
+	base, _ := stripLocalNumber(y.Name)
+	return base + "@" + familyName(fn), true
+}
+
+// familyName returns the name of fn without the suffixes of compiler
+// clones and parts, such as ".isra.0" or ".cold".
+func familyName(fn *elfobj.Symbol) string {
+	name, _, _ := strings.Cut(fn.Name, ".")
+	return name
+}
+
+// countNamesakes returns the number of numbered static locals for each
+// namesakeKey.
+func (o *object) countNamesakes() map[string]int {
+	counts := map[string]int{}
+	for _, y := range o.f.Symbols {
+		if k, ok := o.namesakeKey(y); ok {
+			counts[k]++
+		}
+	}
+	return counts
+}
+
+// namesakesChanged reports whether target's function has a different
+// number of static locals of target's name in the two builds, with more
+// than one in either, and returns both numbers. The compiler's numbers
+// and the functions that use a variable first can both shift with such a
+// change, so no correlation can tell which variable is the running
+// kernel's.
+func (d *differ) namesakesChanged(target *elfobj.Symbol) (patched, orig int, changed bool) {
+	k, ok := d.patched.namesakeKey(target)
+	if !ok {
+		return 0, 0, false
+	}
+	if d.namesakes[0] == nil {
+		d.namesakes = [2]map[string]int{d.orig.countNamesakes(), d.patched.countNamesakes()}
+	}
+	orig, patched = d.namesakes[0][k], d.namesakes[1][k]
+	return patched, orig, orig > 0 && patched != orig && max(patched, orig) > 1
 }

@@ -3,6 +3,7 @@ package objdiff
 import (
 	"debug/elf"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/keepup/keepup/internal/elfobj"
@@ -25,6 +26,7 @@ type differ struct {
 	refs       *referrerIndex // built on first use
 	specials   []*special
 	rejections []Rejection
+	namesakes  [2]map[string]int // counts of static locals per namesakeKey in the original and the patched build, made on first use
 }
 
 func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
@@ -221,8 +223,13 @@ func (d *differ) referrers(fn *elfobj.Symbol) ([]*elfobj.Symbol, string) {
 	return d.refs.callers[fn], ""
 }
 
+// reject records that symbol cannot be patched, once however many
+// references lead to it.
 func (d *differ) reject(symbol, reason string) {
-	d.rejections = append(d.rejections, Rejection{Symbol: symbol, Reason: reason})
+	r := Rejection{Symbol: symbol, Reason: reason}
+	if !slices.Contains(d.rejections, r) {
+		d.rejections = append(d.rejections, r)
+	}
 }
 
 func isInitSection(name string) bool {

@@ -31,6 +31,16 @@ var fixtureCases = []struct {
 		functions: []string{"changed:limit"}, moved: shiftFrom(100, 0),
 	},
 	{
+		name: "static namesake added", orig: "namesake.a", patched: "namesake.b", verdict: Rejected,
+		functions: []string{"changed:tally"},
+		lines:     []string{"static variables named seen in tally from 1 to 2"},
+	},
+	{
+		name: "static namesake removed", orig: "namesake.b", patched: "namesake.a", verdict: Rejected,
+		functions: []string{"changed:tally"},
+		lines:     []string{"static variables named seen in tally from 2 to 1"},
+	},
+	{
 		name: "constant to other function", orig: "lines.a", patched: "constant.b", verdict: Changed,
 		functions: []string{"changed:other"},
 	},

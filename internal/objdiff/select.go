@@ -2,6 +2,7 @@ package objdiff
 
 import (
 	"debug/elf"
+	"fmt"
 	"strings"
 
 	"github.com/keepup/keepup/internal/elfobj"
@@ -100,6 +101,8 @@ func (d *differ) followVariable(target *elfobj.Symbol) {
 		return
 	case isPerSiteStatic(target) && !d.sameAsMatch(target):
 		d.carry(target)
+	case d.rejectChangedNamesakes(target):
+		return
 	case d.match[target] != nil:
 		return
 	case d.ambiguous(target):
@@ -109,6 +112,19 @@ func (d *differ) followVariable(target *elfobj.Symbol) {
 	default:
 		d.carry(target)
 	}
+}
+
+// rejectChangedNamesakes rejects target, and returns true, when the change
+// adds or removes a static local of target's name in target's function.
+func (d *differ) rejectChangedNamesakes(target *elfobj.Symbol) bool {
+	patched, orig, changed := d.namesakesChanged(target)
+	if changed {
+		base, _ := stripLocalNumber(target.Name)
+		d.reject(target.Name, fmt.Sprintf("static variable cannot be matched with the running kernel's copy: "+
+			"the change takes the number of static variables named %s in %s from %d to %d, "+
+			"so which of them the running kernel has is unknown", base, familyName(d.patched.owner[target]), orig, patched))
+	}
+	return changed
 }
 
 func (d *differ) carry(y *elfobj.Symbol) {
