@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -270,6 +271,88 @@ func TestMalformedHeaders(t *testing.T) {
 		_, err := Parse("bad.o", data)
 		if err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// sectionOffset returns the file offset of the first section of type typ in
+// the object data.
+func sectionOffset(t *testing.T, data []byte, typ elf.SectionType) int {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range f.Sections {
+		if s.Type == typ {
+			return int(s.Offset)
+		}
+	}
+	t.Fatalf("no section of type %v", typ)
+	return 0
+}
+
+func TestMalformedEntries(t *testing.T) {
+	good, err := os.ReadFile(compile(t, sampleC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		corrupt func(t *testing.T, b []byte)
+		message string
+	}{
+		"unknown relocation type": {
+			// r_info's low byte is the type, 8 bytes into the first entry.
+			corrupt: func(t *testing.T, b []byte) { b[sectionOffset(t, b, elf.SHT_RELA)+8] = 0xff },
+			message: "type 255 is not a known x86-64 relocation type",
+		},
+		"extended section index": {
+			// st_shndx is 6 bytes into an entry. Entry 1 follows the null
+			// symbol.
+			corrupt: func(t *testing.T, b []byte) {
+				at := sectionOffset(t, b, elf.SHT_SYMTAB) + symbolSize + 6
+				b[at], b[at+1] = 0xff, 0xff
+			},
+			message: "SHN_XINDEX",
+		},
+	}
+	for name, c := range cases {
+		data := bytes.Clone(good)
+		c.corrupt(t, data)
+		_, err := Parse("bad.o", data)
+		if err == nil || !strings.Contains(err.Error(), c.message) {
+			t.Errorf("%s: error %v, want one containing %q", name, err, c.message)
+		}
+	}
+}
+
+func TestOpenChecksFileFirst(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.o")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.o")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, maxObjectSize+1); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(dir, "text.o")
+	if err := os.WriteFile(text, []byte("not an object\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{
+		fifo: "not a regular file",
+		dir:  "not a regular file",
+		huge: "over the maximum object size",
+		text: "not an ELF file",
+	}
+	for path, message := range cases {
+		_, err := Open(path)
+		if err == nil || !strings.Contains(err.Error(), message) || !strings.Contains(err.Error(), path) {
+			t.Errorf("Open(%s) = %v, want an error naming the file and containing %q", path, err, message)
 		}
 	}
 }

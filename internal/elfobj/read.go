@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -15,11 +16,39 @@ const (
 	relaSize    = 24 // sizeof(Elf64_Rela)
 )
 
-// Open reads the relocatable object at path.
+// maxObjectSize bounds the size of an object Open reads whole, so that a
+// mistaken path costs no memory. It is far above the size of kernel
+// objects, which by estimate stay under 100 MiB with debug information.
+const maxObjectSize = 1 << 30
+
+// Open reads the relocatable object at path. It checks that path is a
+// regular file of at most 1 GiB that starts with the ELF magic before it
+// reads the whole file.
 func Open(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	// Stat before opening, because opening a FIFO blocks until a writer
+	// comes.
+	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file; give the path of an object file", path)
+	}
+	if info.Size() > maxObjectSize {
+		return nil, fmt.Errorf("%s: %d bytes is over the maximum object size of %d bytes", path, info.Size(), maxObjectSize)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	magic := make([]byte, len(elf.ELFMAG))
+	if _, err := io.ReadFull(f, magic); err != nil || string(magic) != elf.ELFMAG {
+		return nil, &FormatError{Object: path, Msg: "not an ELF file"}
+	}
+	data := make([]byte, info.Size())
+	if _, err := f.ReadAt(data, 0); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return Parse(path, data)
 }
@@ -226,6 +255,8 @@ func (r *reader) decodeSymbol(s *Section, strtab []byte, i int) (*Symbol, error)
 	}
 	shndx := elf.SectionIndex(raw.Shndx)
 	switch {
+	case shndx == elf.SHN_XINDEX:
+		return nil, r.errorf(off, "symbol %q: extended section indexes (SHN_XINDEX) are not supported", name)
 	case shndx == elf.SHN_UNDEF || shndx >= elf.SHN_LORESERVE:
 		y.Shndx = shndx
 	case int(shndx) < len(r.sections):
@@ -315,6 +346,9 @@ func (r *reader) decodeReloc(s, target *Section, i int) (Reloc, error) {
 		return Reloc{}, r.errorf(off, "section %q: relocation %d: symbol index %d out of range", s.Name, i, symIndex)
 	}
 	typ := elf.R_X86_64(elf.R_TYPE64(raw.Info))
+	if typ > elf.R_X86_64_REX_GOTPCRELX {
+		return Reloc{}, r.errorf(off, "section %q: relocation %d: type %d is not a known x86-64 relocation type", s.Name, i, typ)
+	}
 	width := RelocSize(typ)
 	if size := target.SectionSize(); raw.Off > size || uint64(width) > size-raw.Off {
 		return Reloc{}, r.errorf(off, "section %q: relocation %d at %#x (%d bytes) lies outside %q (%d bytes)", s.Name, i, raw.Off, width, target.Name, size)
