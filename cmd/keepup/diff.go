@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,9 +25,19 @@ func (f entrySizeFlag) String() string { return "" }
 
 func (f entrySizeFlag) Set(v string) error {
 	name, bytes, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return errors.New("want SECTION=BYTES, such as __jump_table=16")
+	}
+	known := objdiff.SpecialSections()
+	if !slices.Contains(known, name) {
+		return fmt.Errorf("%q is not a special section; the special sections are %s", name, strings.Join(known, ", "))
+	}
 	n, err := strconv.Atoi(bytes)
-	if !ok || name == "" || err != nil || n <= 0 {
-		return fmt.Errorf("invalid entry size %q: want SECTION=BYTES, such as __jump_table=16", v)
+	if err != nil || n < 1 || n > objdiff.MaxEntrySize {
+		return fmt.Errorf("BYTES must be an integer from 1 to %d", objdiff.MaxEntrySize)
+	}
+	if _, seen := f[name]; seen {
+		return fmt.Errorf("the size of %s is given twice", name)
 	}
 	f[name] = n
 	return nil
@@ -57,12 +68,15 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("diff", "[options] ORIG.o PATCHED.o",
 		"Compare two builds of one kernel object, before and after a change, and print one line\n"+
 			"per changed, new, ignored or rejected function: OBJECT: VERDICT: SYMBOL[: REASON].\n"+
-			"Lacking the source change, diff takes any changed immediate that a function passes to\n"+
-			"printk, __warn_printk or might_sleep where they expect a line number for a moved line;\n"+
-			"keepup build checks each against the lines its diff moves.\n"+
-			"Exit status: 0 changed, 3 no functional change, 2 rejected, 1 other error.", stderr)
+			"Without the source change, diff cannot tell a changed constant from a moved __LINE__\n"+
+			"where a function passes an immediate to printk, __warn_printk or might_sleep as their\n"+
+			"line argument: it takes the change for a moved line and reports the function as ignored.\n"+
+			"keepup build checks each such immediate against the lines its diff moves.\n"+
+			"Exit status: 0 changed, 3 no functional change, 2 rejected, 1 other error.", stdout, stderr)
 	fs.BoolVar(&asJSON, "json", false, "print a JSON object with verdict and functions instead of report lines")
-	fs.Var(sizes, "entry-size", "entry size of a special section, as SECTION=BYTES (repeatable); needed for objects built without their kernel")
+	fs.Var(sizes, "entry-size", "entry size in bytes of a special section, as SECTION=BYTES (repeatable). Objects\n"+
+		"built outside keepup build need it for each special section whose header records no size,\n"+
+		"such as __jump_table=16 for Linux 6.1; a size given here overrides the header's")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -9,13 +9,23 @@ import (
 	"time"
 )
 
+// flagSet is the flag set of one subcommand, with the writer its help
+// goes to when requested.
+type flagSet struct {
+	*flag.FlagSet
+	stdout io.Writer
+}
+
 // newFlagSet returns a flag set for one subcommand whose usage text starts
-// with synopsis and description.
-func newFlagSet(name, synopsis, description string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+// with synopsis and description. Help on request (-h, --help) goes to
+// stdout, and the usage after a wrong argument count to stderr. A parse
+// error is returned, not printed, so that it appears once.
+func newFlagSet(name, synopsis, description string, stdout, stderr io.Writer) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), stdout: stdout}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: keepup %s %s\n\n%s\n\nOptions:\n", name, synopsis, description)
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: keepup %s %s\n\n%s\n\nOptions:\n", name, synopsis, description)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -25,18 +35,19 @@ func newFlagSet(name, synopsis, description string, stderr io.Writer) *flag.Flag
 // "keepup vmtest fix.ko --check ./check.sh", and returns the positional
 // arguments. A help request becomes errHelp. An argument "--" ends option
 // parsing.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseFlags(fs *flagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
-		err := fs.Parse(args)
+		err := parseQuietly(fs, args)
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return nil, errHelp
 		}
 		if err != nil && strings.Contains(err.Error(), "parse error") {
 			err = fmt.Errorf("%w (durations need a unit, such as 90s or 2m)", err)
 		}
 		if err != nil {
-			return nil, withExitCode(exitError, err)
+			return nil, withExitCode(exitError, fmt.Errorf("%w; run 'keepup %s --help' for the options", err, fs.Name()))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -50,9 +61,25 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseQuietly parses args with the flag package's own messages silenced,
+// and leaves the flag set's output at stdout for a help request.
+func parseQuietly(fs *flagSet, args []string) error {
+	stderr := fs.Output()
+	fs.SetOutput(io.Discard)
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(fs.stdout)
+	}
+	return err
+}
+
 // checkDurations rejects a zero or negative value for any duration option,
 // since every duration keepup takes is a time limit.
-func checkDurations(fs *flag.FlagSet) error {
+func checkDurations(fs *flagSet) error {
 	var err error
 	fs.Visit(func(f *flag.Flag) {
 		getter, ok := f.Value.(flag.Getter)

@@ -46,7 +46,7 @@ func runKernelPrepare(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := newFlagSet("kernel prepare", "[--cache-dir DIR] RELEASE",
 		"Download the packages of Debian kernel RELEASE (as uname -r prints it) with apt,\n"+
 			"unpack them into the cache and prepare the source for compiling single files.\n"+
-			"A prepared kernel is reused; progress goes to standard error.", stderr)
+			"A prepared kernel is reused; progress goes to standard error.", stdout, stderr)
 	cacheDir := fs.String("cache-dir", "", cacheDirUsage)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -80,7 +80,7 @@ func printKernel(w io.Writer, k *target.Kernel) {
 func runKernelList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("kernel list", "[--cache-dir DIR]",
 		"Print the Debian kernel releases apt has, one a line, with \"prepared\" after\n"+
-			"those prepared in the cache.", stderr)
+			"those prepared in the cache.", stdout, stderr)
 	cacheDir := fs.String("cache-dir", "", cacheDirUsage)
 	pos, err := parseFlags(fs, args)
 	if err != nil {

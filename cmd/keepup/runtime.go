@@ -23,7 +23,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"Loads the live patch module into the running kernel and waits until every task runs the\n"+
 			"patched code. The module must be built for the running kernel's release (uname -r).\n"+
 			"Needs root. Progress goes to standard error, the applied patch to standard output.",
-		stderr)
+		stdout, stderr)
 	timeout := fs.Duration("timeout", livepatch.DefaultTimeout, "maximum wait for all tasks to switch to the patched code")
 	args, err := parseFlags(fs, args)
 	if err != nil {
@@ -47,7 +47,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("list", "[--json]",
 		"Lists the live patches loaded in the running kernel: whether each is enabled, whether it is\n"+
 			"in transition, and the functions it replaces in each object (vmlinux or a module).",
-		stderr)
+		stdout, stderr)
 	asJSON := fs.Bool("json", false, "print the patches as a JSON array")
 	args, err := parseFlags(fs, args)
 	if err != nil {
@@ -76,7 +76,7 @@ func runRevert(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"Disables the live patch, waits until no task runs its code and unloads its module.\n"+
 			"NAME is the patch's name as 'keepup list' prints it, or the module file it was\n"+
 			"loaded from. Needs root.",
-		stderr)
+		stdout, stderr)
 	timeout := fs.Duration("timeout", livepatch.DefaultTimeout, "maximum wait for all tasks to leave the patched code")
 	args, err := parseFlags(fs, args)
 	if err != nil {

@@ -136,7 +136,14 @@ func (d *differ) sameFunction(a, b *elfobj.Symbol) bool {
 		return false
 	}
 	codeA, codeB := symbolBytes(a), symbolBytes(b)
-	return bytes.Equal(codeA, codeB) || isLineNumberOnlyChange(d.patched, b, codeA, codeB, d.opts.MovedLine)
+	if bytes.Equal(codeA, codeB) {
+		return true
+	}
+	if isLineNumberOnlyChange(d.patched, b, codeA, codeB, d.opts.MovedLine) {
+		d.lineOnly[b] = true
+		return true
+	}
+	return false
 }
 
 func sameShape(a, b *elfobj.Symbol) bool {

@@ -26,12 +26,16 @@ type differ struct {
 	refs       *referrerIndex // built on first use
 	specials   []*special
 	rejections []Rejection
-	namesakes  [2]map[string]int // counts of static locals per namesakeKey in the original and the patched build, made on first use
+	lineOnly   map[*elfobj.Symbol]bool // functions whose code differs only in line numbers
+	namesakes  [2]map[string]int       // counts of static locals per namesakeKey in the original and the patched build, made on first use
 }
 
 func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
 	if opts.Object == "" {
 		opts.Object = patched.Name
+	}
+	if a, b := sourceName(orig), sourceName(patched); a != "" && b != "" && a != b {
+		return nil, fmt.Errorf("%s is built from %s but %s from %s; compare two builds of one source file", orig.Name, a, patched.Name, b)
 	}
 	d := &differ{
 		opts:      opts,
@@ -44,6 +48,7 @@ func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
 		include:   map[*elfobj.Section]bool{},
 		carried:   map[*elfobj.Symbol]bool{},
 		initDiffs: map[*elfobj.Symbol]bool{},
+		lineOnly:  map[*elfobj.Symbol]bool{},
 	}
 	d.marked = markedFunctions(d.patched)
 	specials, err := findSpecials(patched, opts.EntrySizes)
@@ -54,10 +59,22 @@ func newDiffer(orig, patched *elfobj.File, opts Options) (*differ, error) {
 	return d, nil
 }
 
+// sourceName returns the name of the source file f is built from, as its
+// first STT_FILE symbol records it, or "".
+func sourceName(f *elfobj.File) string {
+	for _, y := range f.Symbols {
+		if y.Type == elf.STT_FILE {
+			return y.Name
+		}
+	}
+	return ""
+}
+
 func (d *differ) run() (*Result, error) {
 	d.correlate()
 	d.correlateStaticsByUsers()
 	d.findChangedFunctions()
+	d.reportLineOnly()
 	d.settleInitChanges()
 	d.checkData()
 	res := &Result{Object: d.opts.Object, Functions: d.functionList()}
@@ -143,6 +160,21 @@ func (d *differ) findChangedFunctions() {
 			d.markParentChanged(fn)
 		case !d.sameFunction(o, fn):
 			d.markChanged(fn, o)
+		}
+	}
+}
+
+// reportLineOnly lists as ignored the functions whose code differs only in
+// line numbers and that the patch does not replace for another reason.
+func (d *differ) reportLineOnly() {
+	reason := "only line numbers passed to WARN, printk or might_sleep sites changed, each a line the change moved"
+	if d.opts.MovedLine == nil {
+		reason = "only immediates passed where WARN, printk or might_sleep sites take a line number changed; " +
+			"without the source change they are taken for moved lines"
+	}
+	for fn := range d.lineOnly {
+		if !d.changed[fn] {
+			d.ignored = append(d.ignored, Ignored{Symbol: fn.Name, Reason: reason})
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package objdiff
 
 import (
+	"debug/elf"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,5 +165,18 @@ func TestDiffSpecialEntries(t *testing.T) {
 		if s.SectionSize() != size {
 			t.Errorf("section %s: %d bytes, want %d", name, s.SectionSize(), size)
 		}
+	}
+}
+
+func TestDiffOtherSourceFile(t *testing.T) {
+	orig, patched := openFixture(t, "lines.a"), openFixture(t, "lines.b")
+	for _, y := range patched.Symbols {
+		if y.Type == elf.STT_FILE {
+			y.Name = "other.c"
+		}
+	}
+	_, err := Diff(orig, patched, Options{})
+	if err == nil || !strings.Contains(err.Error(), "fixture.c but") || !strings.Contains(err.Error(), "from other.c") {
+		t.Errorf("error %v, want one naming fixture.c and other.c", err)
 	}
 }

@@ -2,6 +2,7 @@ package objdiff
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -28,6 +29,21 @@ var specialSections = map[string]string{
 	".ibt_endbr_seal":    "indirect branch tracking landing pads to seal",
 	".kcfi_traps":        "control flow integrity trap sites",
 }
+
+// SpecialSections returns the names of the special sections whose entry
+// sizes Options.EntrySizes may give, sorted. They include .printk_index,
+// whose entries the differ drops, so its size is never needed.
+func SpecialSections() []string {
+	names := []string{".orc_unwind", ".printk_index"}
+	for name := range specialSections {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// MaxEntrySize is the largest entry size of a special section accepted.
+const MaxEntrySize = maxEntrySize
 
 // droppedPrefixes name sections that are never carried: metadata that a live patch module
 // does not need or must not have.
@@ -60,23 +76,31 @@ func (sp *special) entry(sec *elfobj.Section, size, i int) []byte {
 
 // findSpecials lists the special sections of f with their entry sizes:
 // from sizes when given, else from the section header.
+// Every section whose size is unknown or wrong is named in one error, so
+// that all sizes can be given in one go.
 func findSpecials(f *elfobj.File, sizes map[string]int) ([]*special, error) {
 	var out []*special
+	var errs []error
 	for _, s := range f.Sections {
 		if _, ok := specialSections[s.Name]; !ok || s.Type != elf.SHT_PROGBITS {
 			continue
 		}
 		size, err := entrySize(f, s, sizes)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		sp := &special{sec: s, size: size}
 		if s.Name == ".orc_unwind_ip" {
 			if err := addPair(f, sp, sizes); err != nil {
-				return nil, err
+				errs = append(errs, err)
+				continue
 			}
 		}
 		out = append(out, sp)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }
@@ -114,6 +138,9 @@ func entrySize(f *elfobj.File, s *elfobj.Section, sizes map[string]int) (int, er
 		return 0, fmt.Errorf("%s: special section %q: entry size %d is over the maximum of %d; give the right size as --entry-size %s=BYTES", f.Name, s.Name, size, maxEntrySize, s.Name)
 	}
 	if err := checkEntryLayout(f, s, size); err != nil {
+		if s.EntSize != 0 && uint64(size) != s.EntSize {
+			err = fmt.Errorf("%w (the section header records %d)", err, s.EntSize)
+		}
 		return 0, fmt.Errorf("%s: special section %q: %w; give the right size as --entry-size %s=BYTES", f.Name, s.Name, err, s.Name)
 	}
 	return size, nil

@@ -10,11 +10,12 @@ import (
 )
 
 // compileSource builds src with gcc as the kernel would: function and data
-// sections and an ftrace hook in every function.
+// sections and an ftrace hook in every function. The source file is always
+// named source.c, as both builds of one kernel file have one name.
 func compileSource(t *testing.T, name, src string) *elfobj.File {
 	t.Helper()
 	dir := t.TempDir()
-	c := filepath.Join(dir, name+".c")
+	c := filepath.Join(dir, "source.c")
 	if err := os.WriteFile(c, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
