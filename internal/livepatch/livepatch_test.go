@@ -3,6 +3,7 @@ package livepatch
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -526,5 +527,20 @@ func TestRevertAcceptsDashedName(t *testing.T) {
 	err := s.revert(context.Background(), "livepatch-fix", Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatalf("revert livepatch-fix: %v", err)
+	}
+}
+
+func TestReadOfRemovedPatchIsNotExist(t *testing.T) {
+	read := &fs.PathError{Op: "read", Path: "/sys/kernel/livepatch/p/enabled", Err: syscall.ENODEV}
+	err := removedWhileRead(read)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%v does not wrap fs.ErrNotExist", err)
+	}
+	if !errors.Is(err, syscall.ENODEV) {
+		t.Errorf("%v lost ENODEV", err)
+	}
+	other := &fs.PathError{Op: "read", Path: "/sys/kernel/livepatch/p/enabled", Err: syscall.EIO}
+	if errors.Is(removedWhileRead(other), fs.ErrNotExist) {
+		t.Errorf("EIO taken for a removed patch")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Patch is one live patch as /sys/kernel/livepatch shows it.
@@ -94,17 +95,28 @@ func (s *system) readPatch(name string) (*Patch, error) {
 	dir := s.patchDir(name)
 	enabled, err := readBool(filepath.Join(dir, attrEnabled))
 	if err != nil {
-		return nil, fmt.Errorf("read patch %s: %w", name, err)
+		return nil, fmt.Errorf("read patch %s: %w", name, removedWhileRead(err))
 	}
 	transition, err := readBool(filepath.Join(dir, attrTransition))
 	if err != nil {
-		return nil, fmt.Errorf("read patch %s: %w", name, err)
+		return nil, fmt.Errorf("read patch %s: %w", name, removedWhileRead(err))
 	}
 	objects, err := readObjects(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read patch %s: %w", name, err)
+		return nil, fmt.Errorf("read patch %s: %w", name, removedWhileRead(err))
 	}
 	return &Patch{Name: name, Enabled: enabled, Transition: transition, Objects: objects}, nil
+}
+
+// removedWhileRead makes the error of a read from a patch directory that
+// the kernel is removing wrap fs.ErrNotExist as well. kernfs fails reads of
+// the files of a kobject being deleted with ENODEV, which happens when a
+// disabled patch's transition ends during the read.
+func removedWhileRead(err error) error {
+	if errors.Is(err, syscall.ENODEV) {
+		return fmt.Errorf("%w: %w", fs.ErrNotExist, err)
+	}
+	return err
 }
 
 // readObjects reads the object directories of a patch directory.
