@@ -75,6 +75,7 @@ func (d *differ) run() (*Result, error) {
 	d.correlateStaticsByUsers()
 	d.findChangedFunctions()
 	d.reportLineOnly()
+	d.reportRemoved()
 	d.settleInitChanges()
 	d.checkData()
 	res := &Result{Object: d.opts.Object, Functions: d.functionList()}
@@ -175,6 +176,24 @@ func (d *differ) reportLineOnly() {
 	for fn := range d.lineOnly {
 		if !d.changed[fn] {
 			d.ignored = append(d.ignored, Ignored{Symbol: fn.Name, Reason: reason})
+		}
+	}
+}
+
+// reportRemoved lists as ignored the functions of the original build that
+// the patched build lacks. A patch cannot remove code, so the running
+// kernel keeps them, and only the patched callers stop calling them.
+func (d *differ) reportRemoved() {
+	kept := map[*elfobj.Symbol]bool{}
+	for _, o := range d.match {
+		kept[o] = true
+	}
+	for _, fn := range d.orig.functions() {
+		// A split part such as foo.cold that goes is part of its parent,
+		// which the patch replaces.
+		if !kept[fn] && d.patchable(fn) && !isChild(fn.Name) {
+			d.ignored = append(d.ignored, Ignored{Symbol: fn.Name, Reason: "no longer in the object, because the change " +
+				"removes it or the compiler inlines it into every caller; the running kernel keeps its copy"})
 		}
 	}
 }

@@ -82,6 +82,11 @@ var fixtureCases = []struct {
 		name: "pointer to new function", orig: "newfunc.a", patched: "newfunc.b", verdict: Changed,
 		functions: []string{"changed:open_ops", "new:show_fancy"},
 	},
+	{
+		name: "function removed", orig: "newfunc.b", patched: "newfunc.a", verdict: Changed,
+		functions: []string{"changed:open_ops"},
+		lines:     []string{"newfunc.a: ignored: show_fancy: no longer in the object"},
+	},
 }
 
 // shiftFrom is the line map of a change that inserts n lines before line
