@@ -35,7 +35,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("build", "--kernel RELEASE [options] FIX.patch",
 		"Build a live patch module for kernel RELEASE from a unified diff against its source.\n"+
 			"Only the C files the diff changes are compiled, twice: before and after the change.\n"+
-			"Exit status: 0 built, 3 no functional change, 2 change rejected as unsafe, 1 other error.", stdout, stderr)
+			"Exit status: 0 built, 3 no functional change, 2 change rejected as unsafe, 1 other error.", stdout)
 	fs.StringVar(&bf.kernel, "kernel", "", "target kernel release, as uname -r prints it (required)")
 	fs.StringVar(&bf.cacheDir, "cache-dir", "", "cache for kernel packages and prepared trees (default: the user cache dir + /keepup)")
 	fs.StringVar(&bf.output, "o", "", "output module path (default: livepatch-NAME.ko in the current directory)")
@@ -46,7 +46,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(pos) != 1 || bf.kernel == "" {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return withExitCode(exitError, errors.New("build needs --kernel RELEASE and one diff file"))
 	}
 	return buildPatch(ctx, bf, pos[0], stdout, stderr)

@@ -72,7 +72,7 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"where a function passes an immediate to printk, __warn_printk or might_sleep as their\n"+
 			"line argument: it takes the change for a moved line and reports the function as ignored.\n"+
 			"keepup build checks each such immediate against the lines its diff moves.\n"+
-			"Exit status: 0 changed, 3 no functional change, 2 rejected, 1 other error.", stdout, stderr)
+			"Exit status: 0 changed, 3 no functional change, 2 rejected, 1 other error.", stdout)
 	fs.BoolVar(&asJSON, "json", false, "print a JSON object with verdict and functions instead of report lines")
 	fs.Var(sizes, "entry-size", "entry size in bytes of a special section, as SECTION=BYTES (repeatable). Objects\n"+
 		"built outside keepup build need it for each special section whose header records no size,\n"+
@@ -82,7 +82,7 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(pos) != 2 {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return withExitCode(exitError, errors.New("diff needs two object files"))
 	}
 	res, err := diffFiles(pos[0], pos[1], sizes)

@@ -9,26 +9,30 @@ import (
 	"time"
 )
 
-// flagSet is the flag set of one subcommand, with the writer its help
-// goes to when requested.
+// flagSet is the flag set of one subcommand with its usage text.
 type flagSet struct {
 	*flag.FlagSet
-	stdout io.Writer
+	synopsis, description string
+	stdout                io.Writer // for help on request (-h, --help)
 }
 
 // newFlagSet returns a flag set for one subcommand whose usage text starts
-// with synopsis and description. Help on request (-h, --help) goes to
-// stdout, and the usage after a wrong argument count to stderr. A parse
-// error is returned, not printed, so that it appears once.
-func newFlagSet(name, synopsis, description string, stdout, stderr io.Writer) *flagSet {
-	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), stdout: stdout}
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage: keepup %s %s\n\n%s\n\nOptions:\n", name, synopsis, description)
-		fs.PrintDefaults()
-	}
+// with synopsis and description. The flag package itself prints nothing:
+// parseFlags returns parse errors, so that they appear once, and prints
+// requested help to stdout.
+func newFlagSet(name, synopsis, description string, stdout io.Writer) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, description: description, stdout: stdout}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
+}
+
+// printUsage writes the usage text and the options to w.
+func (fs *flagSet) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: keepup %s %s\n\n%s\n\nOptions:\n", fs.Name(), fs.synopsis, fs.description)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // parseFlags parses args, allowing options after positional arguments as in
@@ -38,9 +42,9 @@ func newFlagSet(name, synopsis, description string, stdout, stderr io.Writer) *f
 func parseFlags(fs *flagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
-		err := parseQuietly(fs, args)
+		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fs.printUsage(fs.stdout)
 			return nil, errHelp
 		}
 		if err != nil && strings.Contains(err.Error(), "parse error") {
@@ -59,22 +63,6 @@ func parseFlags(fs *flagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
-}
-
-// parseQuietly parses args with the flag package's own messages silenced,
-// and leaves the flag set's output at stdout for a help request.
-func parseQuietly(fs *flagSet, args []string) error {
-	stderr := fs.Output()
-	fs.SetOutput(io.Discard)
-	usage := fs.Usage
-	fs.Usage = func() {}
-	err := fs.Parse(args)
-	fs.Usage = usage
-	fs.SetOutput(stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(fs.stdout)
-	}
-	return err
 }
 
 // checkDurations rejects a zero or negative value for any duration option,

@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseFlagsAfterPositional(t *testing.T) {
-	fs := newFlagSet("t", "", "", io.Discard, io.Discard)
+	fs := newFlagSet("t", "", "", io.Discard)
 	check := fs.String("check", "", "")
 	pos, err := parseFlags(fs, []string{"fix.ko", "--check", "./check.sh"})
 	if err != nil {
@@ -23,7 +23,7 @@ func TestParseFlagsAfterPositional(t *testing.T) {
 }
 
 func TestParseFlagsDoubleDash(t *testing.T) {
-	fs := newFlagSet("t", "", "", io.Discard, io.Discard)
+	fs := newFlagSet("t", "", "", io.Discard)
 	fs.Bool("v", false, "")
 	pos, err := parseFlags(fs, []string{"a", "--", "-v"})
 	if err != nil {
@@ -35,7 +35,7 @@ func TestParseFlagsDoubleDash(t *testing.T) {
 }
 
 func TestParseFlagsZeroDuration(t *testing.T) {
-	fs := newFlagSet("t", "", "", io.Discard, io.Discard)
+	fs := newFlagSet("t", "", "", io.Discard)
 	fs.Duration("timeout", time.Minute, "")
 	_, err := parseFlags(fs, []string{"--timeout", "0"})
 	if err == nil || !strings.Contains(err.Error(), "must be positive") {
@@ -44,7 +44,7 @@ func TestParseFlagsZeroDuration(t *testing.T) {
 }
 
 func TestParseFlagsDurationWithoutUnit(t *testing.T) {
-	fs := newFlagSet("t", "", "", io.Discard, io.Discard)
+	fs := newFlagSet("t", "", "", io.Discard)
 	fs.Duration("timeout", time.Minute, "")
 	_, err := parseFlags(fs, []string{"--timeout", "5"})
 	if err == nil || !strings.Contains(err.Error(), "need a unit") {

@@ -46,14 +46,14 @@ func runKernelPrepare(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := newFlagSet("kernel prepare", "[--cache-dir DIR] RELEASE",
 		"Download the packages of Debian kernel RELEASE (as uname -r prints it) with apt,\n"+
 			"unpack them into the cache and prepare the source for compiling single files.\n"+
-			"A prepared kernel is reused; progress goes to standard error.", stdout, stderr)
+			"A prepared kernel is reused; progress goes to standard error.", stdout)
 	cacheDir := fs.String("cache-dir", "", cacheDirUsage)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return withExitCode(exitError, errors.New("kernel prepare needs one kernel release, such as 6.1.0-57-amd64"))
 	}
 	start := time.Now()
@@ -80,14 +80,14 @@ func printKernel(w io.Writer, k *target.Kernel) {
 func runKernelList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("kernel list", "[--cache-dir DIR]",
 		"Print the Debian kernel releases apt has, one a line, with \"prepared\" after\n"+
-			"those prepared in the cache.", stdout, stderr)
+			"those prepared in the cache.", stdout)
 	cacheDir := fs.String("cache-dir", "", cacheDirUsage)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return withExitCode(exitError, errors.New("kernel list takes no arguments"))
 	}
 	d := &target.Debian{CacheDir: *cacheDir}

@@ -23,14 +23,14 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"Loads the live patch module into the running kernel and waits until every task runs the\n"+
 			"patched code. The module must be built for the running kernel's release (uname -r).\n"+
 			"Needs root. Progress goes to standard error, the applied patch to standard output.",
-		stdout, stderr)
+		stdout)
 	timeout := fs.Duration("timeout", livepatch.DefaultTimeout, "maximum wait for all tasks to switch to the patched code")
 	args, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(args) != 1 {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return withExitCode(exitError, fmt.Errorf("apply: expected one module file, got %d arguments", len(args)))
 	}
 
@@ -47,14 +47,14 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("list", "[--json]",
 		"Lists the live patches loaded in the running kernel: whether each is enabled, whether it is\n"+
 			"in transition, and the functions it replaces in each object (vmlinux or a module).",
-		stdout, stderr)
+		stdout)
 	asJSON := fs.Bool("json", false, "print the patches as a JSON array")
 	args, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(args) != 0 {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return withExitCode(exitError, fmt.Errorf("list: unexpected arguments %q", args))
 	}
 
@@ -76,14 +76,14 @@ func runRevert(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"Disables the live patch, waits until no task runs its code and unloads its module.\n"+
 			"NAME is the patch's name as 'keepup list' prints it, or the module file it was\n"+
 			"loaded from. Needs root.",
-		stdout, stderr)
+		stdout)
 	timeout := fs.Duration("timeout", livepatch.DefaultTimeout, "maximum wait for all tasks to leave the patched code")
 	args, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(args) != 1 {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return withExitCode(exitError, fmt.Errorf("revert: expected one patch name or module file, got %d arguments", len(args)))
 	}
 

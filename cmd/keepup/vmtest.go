@@ -37,7 +37,7 @@ func runVMTest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"pass), list and revert the patch, and run the check again (it must fail). The kernel log\n"+
 			"must show no oops, BUG, WARNING, call trace, general protection fault or panic.\n"+
 			"The check script runs under busybox sh as root and exits 0 when the fix is in effect.\n"+
-			"Exit status: 0 the patch passed, 2 the patch test failed, 1 other error.", stdout, stderr)
+			"Exit status: 0 the patch passed, 2 the patch test failed, 1 other error.", stdout)
 	fs.StringVar(&vf.kernel, "kernel", "", "target kernel release, as uname -r prints it (required)")
 	fs.StringVar(&vf.check, "check", "", "shell script that exits 0 when the fix is in effect (required)")
 	fs.StringVar(&vf.cacheDir, "cache-dir", "", "cache for kernel packages and prepared trees (default: the user cache dir + /keepup)")
@@ -51,7 +51,7 @@ func runVMTest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 1 || vf.kernel == "" || vf.check == "" {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return withExitCode(exitError, errors.New("vmtest needs --kernel RELEASE, --check SCRIPT and one module file"))
 	}
 	return vmtestPatch(ctx, vf, pos[0], stdout, stderr)

@@ -32,7 +32,7 @@ type Pair struct {
 	Orig    string   // absolute path of the object built from the original source
 	Patched string   // absolute path of the object built from the patched source
 	Command string   // the compiler and objtool command line kbuild ran for the patched object
-	Lines   *LineMap // where the diff moved the source file's lines
+	Lines   *LineMap // line positions of the source file before and after the diff
 }
 
 // Compile parses diff and compiles each file it changes twice, with the

@@ -184,14 +184,14 @@ func (d *differ) reportLineOnly() {
 // the patched build lacks. A patch cannot remove code, so the running
 // kernel keeps them, and only the patched callers stop calling them.
 func (d *differ) reportRemoved() {
-	kept := map[*elfobj.Symbol]bool{}
+	matched := map[*elfobj.Symbol]bool{}
 	for _, o := range d.match {
-		kept[o] = true
+		matched[o] = true
 	}
 	for _, fn := range d.orig.functions() {
-		// A split part such as foo.cold that goes is part of its parent,
-		// which the patch replaces.
-		if !kept[fn] && d.patchable(fn) && !isChild(fn.Name) {
+		// A split part such as foo.cold that disappears belongs to its
+		// parent, which the patch replaces.
+		if !matched[fn] && d.patchable(fn) && !isChild(fn.Name) {
 			d.ignored = append(d.ignored, Ignored{Symbol: fn.Name, Reason: "no longer in the object, because the change " +
 				"removes it or the compiler inlines it into every caller; the running kernel keeps its copy"})
 		}
